@@ -1,0 +1,1 @@
+"""Installed as ``moderation.shipped``: the shipped default model, found with importlib.resources."""

@@ -1,0 +1,147 @@
+"""The ``moderation`` command line: parse options, call the library, print.
+
+User errors (``ModerationError``) are printed on one line to stderr with exit status 2.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import ModerationError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Flag abusive comments: train a classifier, score comment dumps, evaluate.")
+
+
+def _user_errors(func):
+    """Turn ModerationError (and a broken pipe) into a one-line message and exit status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except ModerationError as e:
+            typer.echo(f"Error: {e}", err=True)
+            raise typer.Exit(2)
+        except BrokenPipeError:
+            raise typer.Exit(0)
+
+    return wrapper
+
+
+def _warn_on_one_line(message, category, filename, lineno, file=None, line=None):
+    typer.echo(f"Warning: {message}", err=True)
+
+
+def _load(model_dir: Optional[Path]):
+    from .model import load_model
+
+    warnings.showwarning = _warn_on_one_line
+    return load_model(model_dir)
+
+
+def _echo_table(df) -> None:
+    typer.echo(df.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+
+
+@app.command()
+@_user_errors
+def train(
+    data: List[Path] = typer.Argument(None, help="Labelled tables (CSV, TSV, JSONL, Parquet; optionally .gz)."),
+    out: Path = typer.Option(..., "--out", help="Directory to write the model to."),
+    text_col: str = typer.Option("text", help="Column holding the comment text."),
+    label_col: str = typer.Option("label", help="Column holding the label."),
+    positive: Optional[str] = typer.Option(None, help="The label value meaning 'remove' (else 0/1 or true/false)."),
+    target_precision: Optional[float] = typer.Option(None, help="Pick the threshold for this precision [default 0.90]."),
+    target_recall: Optional[float] = typer.Option(None, help="Pick the threshold for this recall instead."),
+    eval_file: Optional[Path] = typer.Option(None, help="Measure on this labelled table instead of a held-out split."),
+    corpus: Optional[Path] = typer.Option(None, help="Also train on the public corpora in this directory (e.g. ../shared/data)."),
+    cross_corpus: bool = typer.Option(False, "--cross-corpus", help="With --corpus: add the leave-one-corpus-out table to the card."),
+):
+    """Train a model on labelled comments and save it to --out."""
+    from .train import train_from_files
+
+    if target_precision is not None and target_recall is not None:
+        raise ModerationError("give --target-precision or --target-recall, not both")
+    if not data and corpus is None:
+        raise ModerationError("give DATA files to train on, or --corpus DIR")
+    model = train_from_files(
+        data or [], corpus=corpus, text_col=text_col, label_col=label_col, positive=positive,
+        target_precision=0.9 if target_precision is None and target_recall is None else target_precision,
+        target_recall=target_recall, eval_file=eval_file, cross_corpus=cross_corpus)
+    model.save(out)
+    m = model.card["evaluation"]["held_out"]
+    typer.echo(f"Saved model to {out} ({model.card['training_data']['rows']} rows; "
+               f"{model.card['evaluation']['method']})")
+    typer.echo(f"held-out: ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  "
+               f"threshold {model.threshold:.3f}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
+               f"F1 {m['f1']:.3f}  flag rate {m['flag_rate']:.3f}")
+    if not model.card["threshold_rule"]["met"]:
+        typer.echo("Warning: the target was not met on held-out data; the threshold with the best F1 is used",
+                   err=True)
+
+
+@app.command()
+@_user_errors
+def score(
+    input: str = typer.Argument(..., help="Comments to score (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdin."),
+    model: Optional[Path] = typer.Option(None, help="Model directory [default: the shipped default model]."),
+    out: str = typer.Option("-", help="Output file; format from its extension (CSV, JSONL, Parquet) [default: stdout CSV]."),
+    text_col: str = typer.Option("text", help="Column holding the comment text."),
+    id_col: Optional[str] = typer.Option(None, help="Column holding the comment id [default: id if present, else row number]."),
+    threshold: Optional[float] = typer.Option(None, help="Flag at this score instead of the model's threshold."),
+    chunk_rows: int = typer.Option(5000, help="Rows per chunk (memory use grows with it)."),
+):
+    """Score every comment: id, score, flag and reasons, in input order."""
+    from .batch import score_file
+
+    m = _load(model)
+    if chunk_rows < 1:
+        raise ModerationError("--chunk-rows must be at least 1")
+    if sys.stderr.isatty():
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        with Progress(SpinnerColumn(), TextColumn("scoring: {task.completed:,} rows"), TimeElapsedColumn(),
+                      transient=True) as bar:
+            task = bar.add_task("score", total=None)
+            summary = score_file(m, input, out, text_col=text_col, id_col=id_col, threshold=threshold,
+                                 chunk_rows=chunk_rows, progress=lambda n: bar.update(task, completed=n))
+    else:
+        summary = score_file(m, input, out, text_col=text_col, id_col=id_col, threshold=threshold,
+                             chunk_rows=chunk_rows)
+    typer.echo(summary.line(), err=True)
+
+
+@app.command()
+@_user_errors
+def evaluate(
+    data: List[Path] = typer.Argument(..., help="Labelled tables to evaluate on."),
+    model: Optional[Path] = typer.Option(None, help="Model directory [default: the shipped default model]."),
+    text_col: str = typer.Option("text", help="Column holding the comment text."),
+    label_col: str = typer.Option("label", help="Column holding the label."),
+    positive: Optional[str] = typer.Option(None, help="The label value meaning 'remove'."),
+):
+    """Metrics at the model's threshold and a threshold table, per DATA file."""
+    from .evaluate import evaluate as run
+    from .train import read_labelled
+
+    m = _load(model)
+    for path in data:
+        texts, labels = read_labelled(path, text_col, label_col, positive)
+        metrics, table = run(m, texts, labels)
+        typer.echo(f"== {path} ({metrics['rows']} rows, {metrics['positives']} remove)")
+        typer.echo(f"ROC-AUC {metrics['roc_auc']:.3f}  PR-AUC {metrics['pr_auc']:.3f}  "
+                   f"Brier {metrics['brier']:.3f}")
+        typer.echo(f"at threshold {metrics['threshold']:.3f}: precision {metrics['precision']:.3f}  "
+                   f"recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  flag rate {metrics['flag_rate']:.3f}")
+        _echo_table(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,489 @@
+"""Loaders for the public labelled corpora used to train and validate the default model.
+
+The corpora (see ``../shared/data/README.md``) are read in the formats their
+authors published, never copied into this repository. Every loader returns
+the same frame so corpora can be pooled, weighed and held out one at a time:
+
+* ``text`` (str) and ``label`` (int, 1 = the comment should be removed);
+* ``source``: the corpus name;
+* ``insult``, ``identity_attack``, ``obscene``, ``threat``: nullable
+  ``Float64``, 0.0/1.0 where the corpus says, NA where it does not know.
+
+Some corpora add columns of their own: toxic_spans adds ``comment_id`` and
+``spans`` (majority-vote character spans, the ground truth for highlighting),
+toxigen adds ``target_group``.
+
+Common cleaning: rows whose text is empty after stripping are dropped, and
+exact duplicate texts within a corpus are reduced to one row. When duplicates
+disagree on the label the majority label wins and we keep the first row that
+carries it (so its categories agree with its label); a tie drops the text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .errors import ModerationError
+
+CATEGORIES = ("insult", "identity_attack", "obscene", "threat")
+COLUMNS = ("text", "label", "source") + CATEGORIES
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """One public corpus: where it lives, its terms, and how to load it."""
+
+    name: str
+    title: str
+    files: tuple[str, ...]
+    licence: str
+    source_url: str
+    label_rule: str
+    load: Callable[[Path], pd.DataFrame]
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _paths(root: Path, files: tuple[str, ...]) -> list[Path]:
+    """Absolute paths of ``files`` under ``root``; raise if any is missing."""
+    root = Path(root)
+    out = []
+    for rel in files:
+        path = root / rel
+        if not path.is_file():
+            raise ModerationError(f"corpus file not found: {path}")
+        out.append(path)
+    return out
+
+
+def _read_csv(path: Path, text_cols: tuple[str, ...]) -> pd.DataFrame:
+    """Read a CSV as UTF-8 (bad bytes replaced), text columns as str, no NA guessing."""
+    return pd.read_csv(
+        path,
+        dtype={c: str for c in text_cols},
+        keep_default_na=False,
+        encoding="utf-8",
+        encoding_errors="replace",
+    )
+
+
+def _read_lines(path: Path) -> list[str]:
+    """Lines of a UTF-8 text file, split on newline only (not on U+2028 etc)."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line.rstrip("\r") for line in lines]
+
+
+def _finish(df: pd.DataFrame, name: str, categories: dict[str, object] | None = None) -> pd.DataFrame:
+    """Add source and category columns, drop empty and duplicate texts, order columns."""
+    df = df.copy()
+    df["text"] = df["text"].astype(str)
+    df["label"] = df["label"].astype("int64")
+    df["source"] = name
+    for cat in CATEGORIES:  # values are row-aligned arrays; a category not given is NA
+        value = (categories or {}).get(cat)
+        if value is None:
+            df[cat] = pd.array([pd.NA] * len(df), dtype="Float64")
+        else:
+            df[cat] = pd.array(np.asarray(value, dtype=float), dtype="Float64")
+    df = df[df["text"].str.strip() != ""]
+    # Duplicates: majority label wins, ties are dropped; keep the first row with that label.
+    mean = df.groupby("text", sort=False)["label"].transform("mean")
+    majority = np.where(mean > 0.5, 1, np.where(mean < 0.5, 0, -1))
+    df = df[df["label"].to_numpy() == majority]
+    df = df.drop_duplicates("text", keep="first")
+    extra = [c for c in df.columns if c not in COLUMNS]
+    return df[list(COLUMNS) + extra].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- toxic_spans
+
+_SPAN_TYPES = (  # prefix of the lower-cased span type -> category (a few types are truncated in the file)
+    ("insu", "insult"),
+    ("identity", "identity_attack"),
+    ("profan", "obscene"),
+    ("obscen", "obscene"),
+    ("threat", "threat"),
+)
+
+
+def _span_category(kind: str) -> str | None:
+    kind = kind.strip().lower()
+    for prefix, cat in _SPAN_TYPES:
+        if kind.startswith(prefix):
+            return cat
+    return None  # "Other Toxicity" or blank
+
+
+def _majority_spans(text_len: int, n_annotators: int, by_annotation: list[list[tuple[int, int]]]) -> list[tuple[int, int]]:
+    """Merged [start, end) runs of characters marked by at least half of the annotators."""
+    if not by_annotation or text_len == 0:
+        return []
+    counts = np.zeros(text_len, dtype=np.int32)
+    for spans in by_annotation:
+        mask = np.zeros(text_len, dtype=bool)
+        for start, end in spans:
+            mask[max(start, 0):min(end, text_len)] = True  # a few offsets run past the text: clip
+        counts += mask
+    keep = np.concatenate(([False], 2 * counts >= n_annotators, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(keep))
+    return [(int(s), int(e)) for s, e in zip(edges[0::2], edges[1::2])]
+
+
+def _load_toxic_spans(root: Path) -> pd.DataFrame:
+    """Civil Comments with toxic spans: label, categories and spans by annotator majority."""
+    comments_p, annotations_p, spans_p = _paths(root, CORPORA["toxic_spans"].files)
+    comments = _read_csv(comments_p, ("comment_text",))
+    ann = _read_csv(annotations_p, ("country",))
+    spans = _read_csv(spans_p, ("type",))
+
+    not_toxic = ann["not toxic"].astype(str).str.lower().eq("true")
+    per_comment = ann.assign(nt=not_toxic).groupby("comment_id").agg(n=("annotation", "size"), nt=("nt", "sum"))
+    df = comments.rename(columns={"comment_text": "text"}).merge(
+        per_comment, left_on="comment_id", right_index=True, how="inner")
+    df["label"] = (2 * df["nt"] < df["n"]).astype("int64")
+
+    spans = spans.merge(ann[["annotation", "comment_id"]], on="annotation", how="inner")
+    spans["category"] = spans["type"].map(_span_category)
+    typed = spans.dropna(subset=["category"]).drop_duplicates(["annotation", "category"])
+    votes = typed.groupby(["comment_id", "category"]).size().unstack(fill_value=0)
+    votes = votes.reindex(index=df["comment_id"], columns=list(CATEGORIES), fill_value=0)
+    cats = {cat: (2 * votes[cat].to_numpy() >= df["n"].to_numpy()).astype(float) for cat in CATEGORIES}
+
+    grouped: dict[int, dict[int, list[tuple[int, int]]]] = {}
+    for cid, annotation, start, end in spans[["comment_id", "annotation", "start", "end"]].itertuples(index=False):
+        grouped.setdefault(cid, {}).setdefault(annotation, []).append((int(start), int(end)))
+    df["spans"] = [
+        _majority_spans(len(text), int(n), list(grouped.get(cid, {}).values()))
+        for cid, text, n in zip(df["comment_id"], df["text"], df["n"])
+    ]
+    df["comment_id"] = df["comment_id"].astype("Int64")
+    return _finish(df[["text", "label", "comment_id", "spans"]], "toxic_spans", cats)
+
+
+# ---------------------------------------------------------------- davidson
+
+_ENTITY = re.compile(r"&#?\w+;")
+
+
+def _unescape_html(text: str) -> str:
+    text = html.unescape(text)
+    return html.unescape(text) if _ENTITY.search(text) else text  # a few are escaped twice
+
+
+def _load_davidson(root: Path) -> pd.DataFrame:
+    """Davidson et al. tweets: hate (0) and offensive (1) are removed, neither (2) kept."""
+    (path,) = _paths(root, CORPORA["davidson"].files)
+    raw = _read_csv(path, ("tweet",))
+    cls = pd.to_numeric(raw["class"], errors="coerce")
+    raw = raw[cls.isin([0, 1, 2])]
+    cls = cls[cls.isin([0, 1, 2])].astype(int)
+    df = pd.DataFrame({"text": raw["tweet"].map(_unescape_html).str.strip(), "label": cls.isin([0, 1]).astype(int)})
+    return _finish(df, "davidson", {"identity_attack": (cls == 0).astype(float).to_numpy()})
+
+
+# ---------------------------------------------------------------- impermium
+
+# One escape token: a run of \xNN (bytes, decoded together as UTF-8), \uNNNN, \UNNNNNNNN, or a one-char escape.
+_PY_ESCAPE = re.compile(r"(?:\\x[0-9a-fA-F]{2})+|\\u[0-9a-fA-F]{4}|\\U[0-9a-fA-F]{8}|\\[nrt'\"\\]")
+_SIMPLE = {"n": "\n", "r": "\r", "t": "\t", "'": "'", '"': '"', "\\": "\\"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _decode_bytes(data: bytes) -> str:
+    """UTF-8 where the bytes are valid UTF-8, Latin-1 for each byte that is not."""
+    decoded = data.decode("utf-8", errors="surrogateescape")
+    return re.sub("[\udc80-\udcff]", lambda m: chr(ord(m.group()) - 0xDC00), decoded)
+
+
+def _unescape_token(match: re.Match) -> str:
+    token = match.group()
+    if token[1] == "x":
+        return _decode_bytes(bytes(int(token[i + 2:i + 4], 16) for i in range(0, len(token), 4)))
+    if token[1] in "uU":
+        return chr(int(token[2:], 16))
+    return _SIMPLE[token[1]]
+
+
+def decode_python_escapes(text: str, max_rounds: int = 4) -> str:
+    """Undo Python repr-style escaping, repeated while escapes remain; never raises.
+
+    Impermium comments mix one level (``\\xa0``, ``\\u2026``: escaped code
+    points) and two levels (``\\\\xc2\\\\xa0``: escaped UTF-8 bytes escaped
+    again). Each round decodes one level; runs of ``\\xNN`` are decoded as
+    UTF-8 bytes with a Latin-1 fallback per byte, which is right for both.
+    """
+    try:
+        for _ in range(max_rounds):
+            decoded = _PY_ESCAPE.sub(_unescape_token, text)
+            if decoded == text:
+                break
+            text = decoded
+        if _SURROGATE.search(text):  # \ud83d\ude00-style pairs -> one code point
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return text.replace("\ufeff", "")
+    except Exception:  # pragma: no cover - defensive: keep the partly decoded text
+        return text
+
+
+def _load_impermium(root: Path) -> pd.DataFrame:
+    """Kaggle 2012 insults: Comment is quoted and Python-escaped; label is Insult."""
+    (path,) = _paths(root, CORPORA["impermium"].files)
+    raw = _read_csv(path, ("Comment", "Date"))
+    insult = pd.to_numeric(raw["Insult"], errors="coerce")
+    raw, insult = raw[insult.isin([0, 1])], insult[insult.isin([0, 1])].astype(int)
+    comment = raw["Comment"].str.replace(r'^"|"$', "", regex=True)
+    text = comment.map(decode_python_escapes).str.strip()
+    df = pd.DataFrame({"text": text, "label": insult})
+    return _finish(df, "impermium", {"insult": insult.astype(float).to_numpy()})
+
+
+# ---------------------------------------------------------------- toxigen
+
+_TOXIGEN_GROUPS = (
+    "asian", "bisexual", "black", "chinese", "immigrant", "jewish", "latino", "lgbtq",
+    "mental_disability", "mexican", "middle_east", "muslim", "native_american",
+    "physical_disability", "trans", "women",
+)
+_TOXIGEN_FILES = tuple(  # the repository has no neutral_trans file
+    f"toxigen_prompts/{kind}_{group}_1k.txt"
+    for kind in ("hate", "neutral")
+    for group in _TOXIGEN_GROUPS
+    if (kind, group) != ("neutral", "trans")
+)
+
+
+def _load_toxigen(root: Path) -> pd.DataFrame:
+    """TOXIGEN prompt statements: hate_* files are removed, neutral_* kept.
+
+    Statements are deduplicated within hate and within neutral (first file in
+    sorted order gives ``target_group``); a statement found in both is dropped.
+    """
+    rows = []
+    for path in sorted(_paths(root, CORPORA["toxigen"].files)):
+        kind, _, rest = path.stem.partition("_")
+        group = re.sub(r"_\d+k$", "", rest)
+        for line in _read_lines(path):
+            for part in line.split("\\n-"):
+                statement = part.strip().lstrip("-").strip()
+                if statement:
+                    rows.append((statement, int(kind == "hate"), group))
+    df = pd.DataFrame(rows, columns=["text", "label", "target_group"]).drop_duplicates(["text", "label"])
+    df = df[~df["text"].duplicated(keep=False)]  # in both hate and neutral files
+    return _finish(df, "toxigen", {"identity_attack": df["label"].astype(float).to_numpy()})
+
+
+# ---------------------------------------------------------------- tweeteval (OLID, HatEval)
+
+
+def _load_tweeteval(root: Path, name: str) -> pd.DataFrame:
+    paths = _paths(root, CORPORA[name].files)
+    texts: list[str] = []
+    labels: list[str] = []
+    for text_p, label_p in zip(paths[0::2], paths[1::2]):
+        t, lab = _read_lines(text_p), _read_lines(label_p)
+        if len(t) != len(lab):
+            raise ModerationError(f"{text_p} has {len(t)} lines but {label_p} has {len(lab)}")
+        texts += t
+        labels += lab
+    label = pd.to_numeric(pd.Series(labels).str.strip(), errors="coerce")
+    df = pd.DataFrame({"text": pd.Series(texts, dtype=str).str.strip(), "label": label})
+    df = df[df["label"].isin([0, 1])]
+    df["label"] = df["label"].astype(int)
+    cats = {"identity_attack": df["label"].astype(float).to_numpy()} if name == "hateval" else None
+    return _finish(df, name, cats)
+
+
+def _load_olid(root: Path) -> pd.DataFrame:
+    """OLID (OffensEval 2019) via TweetEval, train + val: label 1 = offensive."""
+    return _load_tweeteval(root, "olid")
+
+
+def _load_hateval(root: Path) -> pd.DataFrame:
+    """HatEval (SemEval 2019 task 5) via TweetEval, train + val: label 1 = hate."""
+    return _load_tweeteval(root, "hateval")
+
+
+# ---------------------------------------------------------------- stormfront
+
+
+def _load_stormfront(root: Path) -> pd.DataFrame:
+    """Stormfront sentences: hate removed, noHate kept, relation and idk/skip dropped."""
+    (path,) = _paths(root, CORPORA["stormfront"].files)
+    raw = _read_csv(path, ("text", "label", "file_id"))
+    raw = raw[raw["label"].isin(["hate", "noHate"])]
+    label = (raw["label"] == "hate").astype(int)
+    df = pd.DataFrame({"text": raw["text"].str.strip(), "label": label})
+    return _finish(df, "stormfront", {"identity_attack": label.astype(float).to_numpy()})
+
+
+# ---------------------------------------------------------------- registry
+
+CORPORA: dict[str, Corpus] = {
+    c.name: c
+    for c in (
+        Corpus(
+            name="toxic_spans",
+            title="Toxic Spans (Civil Comments with toxic character spans), Pavlopoulos et al., ACL 2022",
+            files=("toxic_spans/comments.csv", "toxic_spans/annotations.csv", "toxic_spans/spans.csv"),
+            licence="CC0 1.0",
+            source_url="github.com/ipavlopoulos/toxic_spans",
+            label_rule="A comment is removed when fewer than half of its annotators ticked `not toxic`.",
+            load=_load_toxic_spans,
+        ),
+        Corpus(
+            name="davidson",
+            title="Hate Speech and Offensive Language tweets, Davidson et al., ICWSM 2017",
+            files=("davidson/labeled_data.csv",),
+            licence="MIT",
+            source_url="github.com/t-davidson/hate-speech-and-offensive-language",
+            label_rule="A tweet is removed when its majority class is hate speech (0) or offensive (1).",
+            load=_load_davidson,
+        ),
+        Corpus(
+            name="impermium",
+            title="Impermium: Detecting Insults in Social Commentary (Kaggle 2012)",
+            files=("impermium_insults/train.csv",),
+            licence="Kaggle competition data; research use",
+            source_url="github.com/amueller/kaggle_insults",
+            label_rule="A comment is removed when `Insult` is 1.",
+            load=_load_impermium,
+        ),
+        Corpus(
+            name="toxigen",
+            title="TOXIGEN prompt statements about 16 identity groups (13 in the paper), Hartvigsen et al., ACL 2022",
+            files=_TOXIGEN_FILES,
+            licence="MIT (repository)",
+            source_url="github.com/microsoft/TOXIGEN",
+            label_rule="A statement is removed when it comes from a `hate_*` file (and from no `neutral_*` file).",
+            load=_load_toxigen,
+        ),
+        Corpus(
+            name="olid",
+            title="OLID (OffensEval 2019) tweets via TweetEval, train + val",
+            files=(
+                "tweeteval/offensive/train_text.txt", "tweeteval/offensive/train_labels.txt",
+                "tweeteval/offensive/val_text.txt", "tweeteval/offensive/val_labels.txt",
+            ),
+            licence="CC BY 4.0 (OLID terms)",
+            source_url="github.com/cardiffnlp/tweeteval",
+            label_rule="A tweet is removed when labelled 1 (offensive, which includes mild profanity).",
+            load=_load_olid,
+        ),
+        Corpus(
+            name="hateval",
+            title="HatEval (SemEval 2019 task 5) tweets via TweetEval, train + val",
+            files=(
+                "tweeteval/hate/train_text.txt", "tweeteval/hate/train_labels.txt",
+                "tweeteval/hate/val_text.txt", "tweeteval/hate/val_labels.txt",
+            ),
+            licence="HatEval terms; research use",
+            source_url="github.com/cardiffnlp/tweeteval",
+            label_rule="A tweet is removed when labelled 1 (hate against immigrants or women).",
+            load=_load_hateval,
+        ),
+        Corpus(
+            name="stormfront",
+            title="Hate speech dataset from a white supremacy forum, de Gibert et al., ALW2 2018",
+            files=("stormfront/sentences.csv",),
+            licence="CC BY-SA 3.0 ES",
+            source_url="github.com/Vicomtech/hate-speech-dataset",
+            label_rule="A sentence is removed when labelled `hate`; `relation` and `idk/skip` are dropped.",
+            load=_load_stormfront,
+        ),
+    )
+}
+
+
+# ---------------------------------------------------------------- public API
+
+
+def _corpus(name: str) -> Corpus:
+    try:
+        return CORPORA[name]
+    except KeyError:
+        raise ModerationError(f"unknown corpus {name!r}; known: {', '.join(CORPORA)}") from None
+
+
+def load_corpora(root: str | Path, names: list[str] | tuple[str, ...] | None = None) -> pd.DataFrame:
+    """Load and concatenate corpora (all when ``names`` is None), with a fresh index."""
+    frames = [_corpus(name).load(Path(root)) for name in (names if names is not None else list(CORPORA))]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="Float64" if c in CATEGORIES else object) for c in COLUMNS})
+    df = pd.concat(frames, ignore_index=True)
+    df["label"] = df["label"].astype("int64")
+    return df
+
+
+def corpus_files_sha256(root: str | Path, name: str) -> str:
+    """One sha256 over a corpus's files, to identify training data in model cards.
+
+    Files are taken in sorted relative-path order; for each, the line
+    ``<relative path>\\0<sha256 of its bytes>\\n`` is fed to the outer hash.
+    """
+    corpus = _corpus(name)
+    rels = sorted(corpus.files)
+    outer = hashlib.sha256()
+    for rel, path in zip(rels, _paths(Path(root), tuple(rels))):
+        inner = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                inner.update(chunk)
+        outer.update(f"{rel}\0{inner.hexdigest()}\n".encode("utf-8"))
+    return outer.hexdigest()
+
+
+def describe(root: str | Path, names: list[str] | tuple[str, ...] | None = None,
+             frame: pd.DataFrame | None = None) -> list[dict]:
+    """Name, title, licence, source, rows, positive rate and file hash of each corpus.
+
+    ``frame``, the already loaded corpora, saves loading them again.
+    """
+    out = []
+    for name in names if names is not None else list(CORPORA):
+        corpus = _corpus(name)
+        df = corpus.load(Path(root)) if frame is None else frame[frame["source"] == name]
+        out.append({
+            "name": corpus.name,
+            "title": corpus.title,
+            "licence": corpus.licence,
+            "source_url": corpus.source_url,
+            "rows": int(len(df)),
+            "positive_rate": round(float(df["label"].mean()), 4) if len(df) else 0.0,
+            "sha256": corpus_files_sha256(root, name),
+        })
+    return out
+
+
+def find_data_root(explicit: str | Path | None = None) -> Path | None:
+    """Where the corpora are: ``explicit``, else $MODERATION_DATA, else ../shared/data
+    from the working directory, else ../shared/data from the repository root.
+
+    A location the user named (argument or environment variable) is returned
+    only if it exists; it is never silently replaced by a default. None when
+    nothing exists.
+    """
+    if explicit is not None and str(explicit) != "":
+        path = Path(explicit).expanduser()
+        return path if path.is_dir() else None
+    env = os.environ.get("MODERATION_DATA")
+    if env:
+        path = Path(env).expanduser()
+        return path if path.is_dir() else None
+    repo_root = Path(__file__).resolve().parent.parent
+    for candidate in (Path.cwd() / ".." / "shared" / "data", repo_root / ".." / "shared" / "data"):
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None

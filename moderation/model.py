@@ -1,0 +1,360 @@
+"""The classifier: one scikit-learn Pipeline plus the threshold and card that travel with it.
+
+``build_pipeline`` makes the Pipeline (normalise → word and character TF-IDF →
+logistic regression). ``Model`` wraps a fitted Pipeline with its operating
+threshold and model card, and is what users score, flag and explain with.
+A model on disk is a directory: ``model.joblib``, ``card.json``, ``MODEL_CARD.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import warnings
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+import joblib
+import numpy as np
+import scipy.sparse as sp
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, Pipeline
+
+from .errors import ModerationError
+from .normalize import TextNormalizer, normalize, normalize_with_offsets
+
+__all__ = ["Model", "Span", "build_pipeline", "load_model", "DEFAULT_MODEL"]
+
+MODEL_FILE = "model.joblib"
+CARD_FILE = "card.json"
+CARD_MD_FILE = "MODEL_CARD.md"
+DEFAULT_MODEL = "default"
+WORD_TOKEN = r"(?u)\b\w\w+\b"
+_WORD_TOKEN = re.compile(WORD_TOKEN)
+
+
+class Span(NamedTuple):
+    """Characters ``text[start:end]`` of the original text that pushed the score up by ``weight``."""
+
+    start: int
+    end: int
+    fragment: str
+    weight: float
+
+
+def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), min_df: int = 2,
+                   max_word_features: int | None = 200_000, max_char_features: int | None = 300_000,
+                   class_weight: str | None = "balanced") -> Pipeline:
+    """An unfitted Pipeline: ``normalize`` → ``features`` (``words`` + ``chars``) → ``classifier``."""
+    words = TfidfVectorizer(analyzer="word", token_pattern=WORD_TOKEN, lowercase=False,
+                            ngram_range=word_ngrams, min_df=min_df, max_features=max_word_features,
+                            sublinear_tf=True, dtype=np.float32)
+    chars = TfidfVectorizer(analyzer="char_wb", lowercase=False, ngram_range=char_ngrams,
+                            min_df=min_df, max_features=max_char_features,
+                            sublinear_tf=True, dtype=np.float32)
+    return Pipeline([
+        ("normalize", TextNormalizer()),
+        ("features", FeatureUnion([("words", words), ("chars", chars)])),
+        ("classifier", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000,
+                                          solver="liblinear")),
+    ])
+
+
+def as_texts(texts: Iterable) -> list[str]:
+    """Texts as a list of str; a single str is one text, missing values (None, NaN) are empty."""
+    if isinstance(texts, str):
+        return [texts]
+    out = []
+    for t in texts:
+        if isinstance(t, str):
+            out.append(t)
+        elif t is None or (isinstance(t, float) and t != t):
+            out.append("")
+        else:
+            try:
+                missing = bool(t != t)
+            except (TypeError, ValueError):
+                missing = False
+            out.append("" if missing else str(t))
+    return out
+
+
+@dataclass
+class Model:
+    """A fitted Pipeline with its operating threshold and model card.
+
+    ``score`` gives P(remove) per text, ``flag`` compares it with the threshold,
+    ``explain`` returns the character spans of one text that pushed its score up.
+    """
+
+    pipeline: Pipeline
+    threshold: float = 0.5
+    card: dict = field(default_factory=dict)
+
+    # -- scoring -----------------------------------------------------------
+    def _steps(self):
+        normalizer = self.pipeline.named_steps["normalize"]
+        union = self.pipeline.named_steps["features"]
+        clf = self.pipeline.named_steps["classifier"]
+        return normalizer, union, clf
+
+    def _features(self, normalized: list[str]):
+        _, union, _ = self._steps()
+        blocks = [t.transform(normalized) for _, t in union.transformer_list]
+        return blocks
+
+    def _proba(self, X) -> np.ndarray:
+        clf = self.pipeline.named_steps["classifier"]
+        return clf.predict_proba(X)[:, 1]
+
+    def score(self, texts: Iterable) -> np.ndarray:
+        """P(remove) for each text, as a float array; empty or missing text scores 0."""
+        scores, _ = self._score(as_texts(texts), reasons=0)
+        return scores
+
+    def score_with_reasons(self, texts: Iterable, k: int = 3) -> tuple[np.ndarray, list[str]]:
+        """Scores and, per text, the up to ``k`` words or phrases that pushed its score up most."""
+        return self._score(as_texts(texts), reasons=k)
+
+    def _score(self, texts: list[str], reasons: int) -> tuple[np.ndarray, list[str]]:
+        normalized = [normalize(t) for t in texts]
+        scores = np.zeros(len(texts), dtype=np.float64)
+        present = np.array([bool(n) for n in normalized], dtype=bool)
+        reason_strings = [""] * len(texts)
+        if not present.any():
+            return scores, reason_strings
+        kept = [n for n, p in zip(normalized, present) if p]
+        blocks = self._features(kept)
+        X = sp.hstack(blocks, format="csr")
+        scores[present] = self._proba(X)
+        if reasons:
+            top = self._top_terms(blocks[0], reasons)
+            for i, r in zip(np.flatnonzero(present), top):
+                reason_strings[i] = r
+        return scores, reason_strings
+
+    def _word_weights(self) -> np.ndarray:
+        _, union, clf = self._steps()
+        n_words = len(union.transformer_list[0][1].vocabulary_)
+        return np.ravel(clf.coef_)[:n_words]
+
+    def _top_terms(self, Xw: sp.csr_matrix, k: int) -> list[str]:
+        """The ``k`` word features with the largest positive contribution, per row."""
+        _, union, _ = self._steps()
+        names = self._word_names()
+        contrib = Xw.multiply(self._word_weights()).tocsr()
+        out = []
+        indptr, indices, data = contrib.indptr, contrib.indices, contrib.data
+        for row in range(contrib.shape[0]):
+            lo, hi = indptr[row], indptr[row + 1]
+            if lo == hi:
+                out.append("")
+                continue
+            d = data[lo:hi]
+            order = np.argsort(-d)[:k]
+            out.append("; ".join(names[indices[lo + j]] for j in order if d[j] > 0))
+        return out
+
+    def _word_names(self) -> np.ndarray:
+        names = getattr(self, "_names_cache", None)
+        if names is None:
+            _, union, _ = self._steps()
+            names = union.transformer_list[0][1].get_feature_names_out()
+            object.__setattr__(self, "_names_cache", names)
+        return names
+
+    def flag(self, texts: Iterable, threshold: float | None = None) -> np.ndarray:
+        """Boolean array: score ≥ threshold (the model's own unless given)."""
+        t = self.threshold if threshold is None else threshold
+        return self.score(texts) >= t
+
+    # -- explanation -------------------------------------------------------
+    def explain(self, text: str, min_weight: float = 0.25) -> list[Span]:
+        """Spans of ``text`` (character offsets into the original) that pushed the score up.
+
+        Each word and character n-gram's contribution (coefficient × TF-IDF value)
+        is spread over the characters it covers; words of the normalised text whose
+        summed contribution is at least ``min_weight`` times the strongest word's,
+        and positive, are highlighted, adjacent ones merged. Offsets are mapped back
+        through the normalisation, so an obfuscated ``f.u.c.k`` is highlighted whole.
+        """
+        if not isinstance(text, str) or not text.strip():
+            return []
+        normalized, offsets = normalize_with_offsets(text)
+        if not normalized:
+            return []
+        char_weight = self._char_contributions(normalized)
+        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", normalized)]
+        weights = [float(char_weight[s:e].sum()) for s, e in words]
+        if not weights or max(weights) <= 0:
+            return []
+        cutoff = max(weights) * min_weight
+        spans: list[list] = []
+        for (s, e), w in zip(words, weights):
+            if w <= 0 or w < cutoff:
+                continue
+            # trim punctuation around the word so "idiot!" highlights "idiot"
+            while s < e and not normalized[s].isalnum() and normalized[s] not in "@$*#":
+                s += 1
+            while e > s and not normalized[e - 1].isalnum() and normalized[e - 1] not in "*#":
+                e -= 1
+            if s == e:
+                continue
+            start, end = offsets[s], _original_end(text, offsets[e - 1])
+            if spans and _only_space_between(text, spans[-1][1], start):
+                spans[-1][1] = end
+                spans[-1][2] += w
+            else:
+                spans.append([start, end, w])
+        return [Span(s, e, text[s:e], round(w, 4)) for s, e, w in spans]
+
+    def _char_contributions(self, normalized: str) -> np.ndarray:
+        """Per character of the normalised text, the summed contribution of the n-grams covering it."""
+        _, union, clf = self._steps()
+        coef = np.ravel(clf.coef_)
+        weight = np.zeros(len(normalized), dtype=np.float64)
+        offset = 0
+        for name, vectorizer in union.transformer_list:
+            x = vectorizer.transform([normalized]).tocsr()
+            vocab = vectorizer.vocabulary_
+            values = dict(zip(x.indices, x.data))
+            occurrences = list(_ngram_positions(vectorizer, normalized))
+            counts: dict[int, int] = {}
+            for gram, _, _ in occurrences:
+                j = vocab.get(gram)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            for gram, s, e in occurrences:
+                j = vocab.get(gram)
+                if j is None or j not in values:
+                    continue
+                c = coef[offset + j] * values[j] / counts[j]
+                weight[s:e] += c / (e - s)
+            offset += len(vocab)
+        return weight
+
+    # -- persistence -------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Write ``model.joblib``, ``card.json`` (with the joblib's sha256) and ``MODEL_CARD.md``."""
+        from .card import render_model_card
+
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        model_path = path / MODEL_FILE
+        tmp = model_path.with_suffix(".joblib.tmp")
+        joblib.dump({"pipeline": self.pipeline, "threshold": self.threshold}, tmp, compress=3)
+        tmp.replace(model_path)
+        card = dict(self.card)
+        card["threshold"] = float(self.threshold)
+        card["file"] = {"name": MODEL_FILE, "sha256": sha256_file(model_path),
+                        "bytes": model_path.stat().st_size}
+        card.setdefault("versions", versions())
+        self.card = card
+        (path / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
+        (path / CARD_MD_FILE).write_text(render_model_card(card))
+        return path
+
+
+def _ngram_positions(vectorizer: TfidfVectorizer, text: str):
+    """Yield (ngram, start, end) for each n-gram the vectorizer extracts from ``text``."""
+    lo, hi = vectorizer.ngram_range
+    if vectorizer.analyzer == "word":
+        tokens = [(m.group(0), m.start(), m.end()) for m in _WORD_TOKEN.finditer(text)]
+        for n in range(lo, hi + 1):
+            for i in range(len(tokens) - n + 1):
+                gram = " ".join(t[0] for t in tokens[i:i + n])
+                yield gram, tokens[i][1], tokens[i + n - 1][2]
+    else:  # char_wb: each white-space separated word padded with one space either side
+        for m in re.finditer(r"\S+", text):
+            word, ws = m.group(0), m.start()
+            padded = f" {word} "
+            for n in range(lo, hi + 1):
+                if n > len(padded):
+                    break
+                for i in range(len(padded) - n + 1):
+                    s = max(ws + i - 1, ws)
+                    e = min(ws + i - 1 + n, ws + len(word))
+                    if e > s:
+                        yield padded[i:i + n], s, e
+
+
+def _original_end(text: str, last: int) -> int:
+    """End offset just past original character ``last`` and any marks or invisibles attached to it."""
+    end = last + 1
+    while end < len(text) and (text[end] in "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+                               or (text[end] >= "\u0300" and _is_mark(text[end]))):
+        end += 1
+    return end
+
+
+def _is_mark(char: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(char) in ("Mn", "Me")
+
+
+def _only_space_between(text: str, end: int, start: int) -> bool:
+    return start >= end and not text[end:start].strip()
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def versions() -> dict:
+    from . import __version__
+
+    return {"python": sys.version.split()[0], "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "joblib": joblib.__version__, "moderation": __version__}
+
+
+def default_model_path() -> Path:
+    """The directory of the shipped default model: package data when installed, else ``models/`` of the checkout."""
+    try:
+        return Path(str(resources.files("moderation.shipped") / DEFAULT_MODEL))
+    except ModuleNotFoundError:  # running from a source checkout that is not installed
+        return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load a model directory (the shipped default model when ``path`` is None).
+
+    The joblib file's sha256 must match the card's before anything is unpickled:
+    a tampered or truncated file is refused. Pickle-based model files run code
+    when loaded, so load them only from sources you trust.
+    """
+    directory = default_model_path() if path is None else Path(path)
+    card_path = directory / CARD_FILE
+    model_path = directory / MODEL_FILE
+    if not directory.is_dir():
+        raise ModerationError(f"model directory not found: {directory}")
+    if not card_path.is_file() or not model_path.is_file():
+        raise ModerationError(f"not a model directory (needs {MODEL_FILE} and {CARD_FILE}): {directory}")
+    try:
+        card = json.loads(card_path.read_text())
+        expected = card["file"]["sha256"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise ModerationError(f"unreadable model card {card_path}: {e}") from None
+    actual = sha256_file(model_path)
+    if actual != expected:
+        raise ModerationError(f"{model_path} does not match its model card (sha256 {actual[:12]}…, "
+                              f"card says {expected[:12]}…): refusing to load a tampered or truncated model")
+    written_with = card.get("versions", {}).get("scikit-learn")
+    if written_with and written_with != sklearn.__version__:
+        warnings.warn(f"model {directory} was written with scikit-learn {written_with}, "
+                      f"this is scikit-learn {sklearn.__version__}: scores may differ",
+                      UserWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+        payload = joblib.load(model_path)
+    return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card)

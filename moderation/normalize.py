@@ -1,0 +1,248 @@
+"""Text normalisation that undoes the usual evasions before features are extracted.
+
+It runs inside the model's Pipeline (``TextNormalizer``), so training and scoring
+share it. Steps, in order:
+
+1. fold each character: Unicode compatibility decomposition (NFKD: fullwidth and
+   styled letters become plain), combining marks and invisible characters
+   (zero-width, soft hyphen, bidi controls) dropped, look-alike letters from other
+   scripts (Cyrillic ``а``, Greek ``ο``) mapped to Latin, lower case;
+2. URLs become ``url``;
+3. letters spread out with spaces or punctuation (``f u c k``, ``s.h.i.t``) are joined;
+4. words that mix letters with leetspeak or masking characters (``sh1t``, ``5h!t``,
+   ``@ss``, ``f*ck``, ``s#it``) are decoded, masks resolved against a lexicon;
+5. stretched letters (``fuuuuck``) are squeezed, white space collapsed.
+
+``normalize_with_offsets`` also returns, for every character of the result, the
+index of the original character it came from, so that explanations can highlight
+exactly the characters a moderator sees.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from sklearn.base import BaseEstimator, TransformerMixin
+
+__all__ = ["normalize", "normalize_with_offsets", "TextNormalizer", "LEXICON"]
+
+# Words that evasions are resolved against, most likely first (a masked
+# ``f**k`` resolves to the first word of the same shape). Only obscenities,
+# slurs and insults: the words people bother to disguise.
+LEXICON: tuple[str, ...] = (
+    "fuck", "fucking", "fucked", "fucker", "fuckers", "fucks", "motherfucker", "fuckin",
+    "shit", "shits", "shitty", "bullshit", "shithead", "shithole",
+    "bitch", "bitches", "bitchy", "cunt", "cunts", "asshole", "assholes", "ass", "arse",
+    "arsehole", "dumbass", "jackass", "dick", "dicks", "dickhead", "cock", "cocks",
+    "cocksucker", "pussy", "bastard", "bastards", "whore", "whores", "slut", "sluts",
+    "twat", "wanker", "prick", "douche", "douchebag", "piss", "pissed", "crap", "damn",
+    "tits", "cum", "nigger", "niggers", "nigga", "niggas", "fag", "fags", "faggot",
+    "faggots", "dyke", "tranny", "retard", "retards", "retarded", "spic", "chink",
+    "kike", "wetback", "gook", "paki", "raghead", "towelhead", "coon", "beaner",
+    "idiot", "idiots", "moron", "morons", "stupid", "dumb", "loser", "scum", "trash",
+    "vermin", "kill", "die", "rape", "hoe", "hoes", "skank", "turd", "sucker", "suck", "sucks",
+)
+_LEXICON_SET = frozenset(LEXICON)
+_LEXICON_BY_LEN: dict[int, tuple[str, ...]] = {}
+for _word in LEXICON:
+    _LEXICON_BY_LEN.setdefault(len(_word), ())
+    _LEXICON_BY_LEN[len(_word)] += (_word,)
+del _word
+
+# Letters from other scripts that look like Latin ones (lower case: folding lowers first).
+_HOMOGLYPHS = {
+    # Cyrillic
+    "а": "a", "в": "b", "е": "e", "ё": "e", "з": "3", "и": "u", "к": "k", "м": "m",
+    "н": "h", "о": "o", "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s",
+    "і": "i", "ї": "i", "ј": "j", "ԁ": "d", "ԛ": "q", "ԝ": "w", "ɡ": "g", "һ": "h",
+    "ӏ": "l", "ь": "b", "п": "n", "г": "r",
+    # Greek
+    "α": "a", "β": "b", "γ": "y", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "ς": "c", "μ": "u",
+    # Latin look-alikes outside ASCII that NFKD leaves alone
+    "ı": "i", "ł": "l", "ø": "o", "đ": "d", "ħ": "h", "ß": "ss", "æ": "ae", "œ": "oe",
+    "ɑ": "a", "ʀ": "r", "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ɢ": "g",
+    "ʜ": "h", "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o",
+    "ᴘ": "p", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+}
+_DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Cs", "Co", "Cn"})
+# ASCII control characters (NUL included) become spaces; tab and newline too.
+_ASCII_CONTROLS = {c: " " for c in range(32)} | {127: " "}
+
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
+                       "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "i", "+": "t"})
+_MASKS = frozenset("*#%_")
+_LEET_OR_MASK = frozenset("01345789@$!|+") | _MASKS
+
+_URL = re.compile(r"(?:https?://|www\.)\S+")
+# Three or more single characters separated by one kind of separator: f u c k, s.h.i.t
+_SPACED = re.compile(r"(?<![a-z0-9@$*#])(?:[a-z0-9@$!*]([ .\-_])(?:[a-z0-9@$!*]\1){1,}[a-z0-9@$!*])(?![a-z0-9])")
+# A word that may carry leetspeak or masks: letters, digits and the symbols above.
+_WORD = re.compile(r"[a-z0-9@$!*#%|+_]+")
+# Tokens that are ordinary numbers-with-units or names-with-numbers, not leetspeak.
+_NOT_LEET = re.compile(r"^(?:\d+(?:st|nd|rd|th|s|k|m|b|x|am|pm|kg|km|cm|mm|gb|mb|px|yo|ish)|[a-z]+\d{2,}|#\w+)$")
+_STRETCH = re.compile(r"([a-z])\1{2,}")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(char: str) -> str:
+    """Fold one non-ASCII character: NFKD, drop marks and invisibles, map look-alikes, lower."""
+    out = []
+    for part in unicodedata.normalize("NFKD", char).lower():
+        if unicodedata.category(part) in _DROP_CATEGORIES:
+            continue
+        if part < "\x80":
+            out.append(part.translate(_ASCII_CONTROLS))
+            continue
+        part = _HOMOGLYPHS.get(part, part)
+        if unicodedata.category(part[0]) == "Zs":
+            part = " "
+        out.append(part)
+    return "".join(out)
+
+
+def _fold(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
+    if text.isascii():
+        folded = text.lower().translate(_ASCII_CONTROLS)
+        return folded, (list(range(len(text))) if offsets is not None else None)
+    if offsets is None:
+        return "".join(_fold_char(c) if c >= "\x80" else c.lower() for c in text).translate(_ASCII_CONTROLS), None
+    chars: list[str] = []
+    new: list[int] = []
+    for i, c in enumerate(text):
+        f = _fold_char(c) if c >= "\x80" else c.lower().translate(_ASCII_CONTROLS)
+        chars.append(f)
+        new.extend([i] * len(f))
+    return "".join(chars), new
+
+
+def _join_spaced(m: re.Match) -> tuple[str, list[int]]:
+    run = m.group(0)
+    kept = [i for i, c in enumerate(run) if i % 2 == 0]
+    joined = "".join(run[i] for i in kept)
+    if sum(c.isalpha() for c in joined) < 2:
+        return run, list(range(len(run)))
+    return joined, kept
+
+
+def _resolve_masked(word: str) -> str | None:
+    """The first lexicon word that ``word`` (letters plus mask characters) could stand for."""
+    pattern = re.compile("".join("[a-z]" if c in _MASKS else re.escape(c) for c in word))
+    for candidate in _LEXICON_BY_LEN.get(len(word), ()):
+        if pattern.fullmatch(candidate):
+            return candidate
+    return None
+
+
+def _decode_word(m: re.Match) -> tuple[str, list[int]]:
+    token = m.group(0)
+    same = (token, list(range(len(token))))
+    if not any(c in _LEET_OR_MASK for c in token) or not any(c.isalpha() for c in token):
+        return same
+    # Trailing "!" and leading/trailing "_" or "*" are punctuation, not disguise.
+    core = token.rstrip("!").strip("_*")
+    if not core or sum(c.isalpha() for c in core) < 1:
+        return same
+    start = token.index(core)
+    decoded = core.translate(_LEET)
+    if any(c in _MASKS for c in decoded):
+        resolved = _resolve_masked(decoded)
+        if resolved is None:
+            return same
+        decoded = resolved
+    elif decoded not in _LEXICON_SET and not decoded.rstrip("s") in _LEXICON_SET:
+        letters = sum(c.isalpha() for c in core)
+        if _NOT_LEET.match(core) or letters < 2 or (core[0] == "@" and len(core) > 1):
+            return same
+    if decoded == core:
+        return same
+    # A resolution of the same length maps character for character.
+    out = token[:start] + decoded + token[start + len(core):]
+    offsets = list(range(len(out))) if len(decoded) == len(core) else _spread(len(token), len(out))
+    return out, offsets
+
+
+def _squeeze(m: re.Match) -> tuple[str, list[int]]:
+    return m.group(1), [0]
+
+
+def _url(m: re.Match) -> tuple[str, list[int]]:
+    return "url", [0, 0, 0]
+
+
+def _spread(n_src: int, n_out: int) -> list[int]:
+    return [i * n_src // n_out for i in range(n_out)] if n_src else [0] * n_out
+
+
+def _sub(pattern: re.Pattern, repl, text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
+    """``pattern.sub`` that also carries the offsets of each character through the change."""
+    if offsets is None:
+        return pattern.sub(lambda m: repl(m)[0], text), None
+    out: list[str] = []
+    new: list[int] = []
+    pos = 0
+    for m in pattern.finditer(text):
+        s, e = m.span()
+        out.append(text[pos:s])
+        new.extend(offsets[pos:s])
+        replacement, rel = repl(m)
+        out.append(replacement)
+        new.extend(offsets[s + r] if s + r < e else offsets[e - 1] for r in rel)
+        pos = e
+    out.append(text[pos:])
+    new.extend(offsets[pos:])
+    return "".join(out), new
+
+
+def _collapse_spaces(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
+    if offsets is None:
+        return _SPACES.sub(" ", text).strip(), None
+    text, offsets = _sub(_SPACES, lambda m: (" ", [0]), text, offsets)
+    left = len(text) - len(text.lstrip())
+    stripped = text.strip()
+    return stripped, offsets[left:left + len(stripped)]
+
+
+def _normalize(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
+    text, offsets = _fold(text, offsets)
+    if "http" in text or "www." in text:
+        text, offsets = _sub(_URL, _url, text, offsets)
+    text, offsets = _sub(_SPACED, _join_spaced, text, offsets)
+    text, offsets = _sub(_WORD, _decode_word, text, offsets)
+    text, offsets = _sub(_STRETCH, _squeeze, text, offsets)
+    return _collapse_spaces(text, offsets)
+
+
+def normalize(text: str) -> str:
+    """The normalised form of ``text`` that the features are computed from."""
+    if not isinstance(text, str):
+        return ""
+    return _normalize(text, None)[0]
+
+
+def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+    """The normalised text and, per character of it, the index of its source character in ``text``."""
+    if not isinstance(text, str) or not text:
+        return "", []
+    normalized, offsets = _normalize(text, [])
+    return normalized, offsets
+
+
+class TextNormalizer(TransformerMixin, BaseEstimator):
+    """Pipeline step applying :func:`normalize` to every text (stateless)."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return [normalize(x) for x in X]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.requires_fit = False
+        return tags

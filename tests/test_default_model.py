@@ -1,0 +1,42 @@
+"""The shipped default model: packaged, intact, small, and right about our own sample comments."""
+
+import pandas as pd
+
+import moderation
+from moderation.model import default_model_path
+
+from conftest import DATA
+
+
+def test_default_model_is_shipped_and_verified(default_model):
+    assert 0.0 < default_model.threshold < 1.0
+    assert default_model.card["name"] == "default"
+    names = [s["name"] for s in default_model.card["training_data"]["sources"]]
+    assert names == ["toxic_spans", "davidson", "impermium", "toxigen", "olid", "hateval", "stormfront"]
+    for source in default_model.card["training_data"]["sources"]:
+        assert source["licence"] and len(source["sha256"]) == 64
+
+
+def test_default_model_directory_is_under_25_mb():
+    total = sum(p.stat().st_size for p in default_model_path().iterdir())
+    assert total < 25 * 1024 * 1024
+
+
+def test_load_model_without_path_is_the_default(default_model):
+    assert moderation.load_model().card["file"] == default_model.card["file"]
+
+
+def test_sample_comments_are_flagged_as_we_labelled_them(default_model):
+    comments = pd.read_csv(DATA / "sample_comments.csv")
+    expected = pd.read_csv(DATA / "sample_comments_expected.csv").set_index("id").loc[comments["id"]]
+    flags = default_model.flag(comments["text"])
+    wrong = comments.loc[flags != expected["should_flag"].astype(bool).to_numpy(), "text"].tolist()
+    assert wrong == []
+
+
+def test_explain_highlights_original_characters(default_model):
+    text = "Shut up, you f.u.c.k.i.n.g m0r0n."
+    spans = default_model.explain(text)
+    assert spans
+    assert all(text[s.start:s.end] == s.fragment for s in spans)
+    assert any("m0r0n" in s.fragment or "f.u.c.k.i.n.g" in s.fragment for s in spans)

@@ -1,0 +1,123 @@
+"""train → save → load → score → flag → explain round trips, and model-file integrity."""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.pipeline import Pipeline
+
+import moderation
+from moderation import ModerationError, Span
+
+
+def test_score_returns_probabilities(small_model):
+    scores = small_model.score(["you are a pathetic moron", "thanks for the thoughtful article"])
+    assert isinstance(scores, np.ndarray) and scores.dtype == np.float64
+    assert scores.shape == (2,)
+    assert 0.0 <= scores.min() and scores.max() <= 1.0
+    assert scores[0] > small_model.threshold > scores[1]
+
+
+def test_empty_and_missing_text_score_zero(small_model):
+    scores = small_model.score(["", "   ", None, float("nan")])
+    assert scores.tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_single_string_is_one_text(small_model):
+    assert small_model.score("you idiot").shape == (1,)
+
+
+def test_numbers_are_scored_as_text(small_model):
+    assert small_model.score([12345]).shape == (1,)
+
+
+def test_flag_uses_threshold_and_override(small_model):
+    texts = ["you are a pathetic moron", "thanks for the thoughtful article"]
+    assert small_model.flag(texts).tolist() == [True, False]
+    assert small_model.flag(texts, threshold=0.0).tolist() == [True, True]
+    assert small_model.flag(texts, threshold=1.0).tolist() == [False, False]
+
+
+def test_pipeline_is_plain_sklearn(small_model):
+    assert isinstance(small_model.pipeline, Pipeline)
+    assert list(small_model.pipeline.named_steps) == ["normalize", "features", "classifier"]
+    np.testing.assert_allclose(small_model.pipeline.predict_proba(["you moron"])[:, 1],
+                               small_model.score(["you moron"]))
+
+
+def test_explain_points_at_the_insult(small_model):
+    text = "Honestly, you are a complete m.o.r.o.n and nobody cares."
+    spans = small_model.explain(text)
+    assert spans and all(isinstance(s, Span) for s in spans)
+    assert all(text[s.start:s.end] == s.fragment for s in spans)
+    assert any("m.o.r.o.n" in s.fragment for s in spans)
+    assert all(s.weight > 0 for s in spans)
+
+
+def test_explain_of_empty_text_is_empty(small_model):
+    assert small_model.explain("") == []
+    assert small_model.explain("   ") == []
+
+
+def test_score_with_reasons_names_terms(small_model):
+    scores, reasons = small_model.score_with_reasons(["you stupid idiot", ""])
+    assert "idiot" in reasons[0] or "stupid" in reasons[0]
+    assert reasons[1] == ""
+
+
+def test_save_load_round_trip(small_model, tmp_path):
+    path = small_model.save(tmp_path / "m")
+    assert sorted(p.name for p in path.iterdir()) == ["MODEL_CARD.md", "card.json", "model.joblib"]
+    loaded = moderation.load_model(path)
+    texts = ["you are a pathetic moron", "lovely weather in Almaty"]
+    np.testing.assert_array_equal(loaded.score(texts), small_model.score(texts))
+    assert loaded.threshold == small_model.threshold
+    card = json.loads((path / "card.json").read_text())
+    assert card["threshold"] == small_model.threshold
+    assert len(card["file"]["sha256"]) == 64
+    assert card["versions"]["scikit-learn"]
+    for key in ("rows", "positive_rate", "sources"):
+        assert key in card["training_data"]
+    for key in ("roc_auc", "pr_auc", "precision", "recall", "f1"):
+        assert 0.0 <= card["evaluation"]["held_out"][key] <= 1.0
+    assert "Operating threshold" in (path / "MODEL_CARD.md").read_text()
+
+
+def test_tampered_model_is_refused(small_model, tmp_path):
+    path = small_model.save(tmp_path / "m")
+    with open(path / "model.joblib", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModerationError, match="does not match its model card"):
+        moderation.load_model(path)
+
+
+def test_truncated_model_is_refused(small_model, tmp_path):
+    path = small_model.save(tmp_path / "m")
+    data = (path / "model.joblib").read_bytes()
+    (path / "model.joblib").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModerationError, match="tampered or truncated"):
+        moderation.load_model(path)
+
+
+def test_other_sklearn_version_warns_naming_both(small_model, tmp_path):
+    path = small_model.save(tmp_path / "m")
+    card = json.loads((path / "card.json").read_text())
+    card["versions"]["scikit-learn"] = "0.0.1"
+    (path / "card.json").write_text(json.dumps(card))
+    with pytest.warns(UserWarning, match=r"scikit-learn 0\.0\.1.*this is scikit-learn"):
+        moderation.load_model(path)
+
+
+def test_missing_model_directory_is_a_user_error(tmp_path):
+    with pytest.raises(ModerationError, match="model directory not found"):
+        moderation.load_model(tmp_path / "nope")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModerationError, match="not a model directory"):
+        moderation.load_model(tmp_path / "empty")
+
+
+def test_loading_does_not_warn_for_same_version(small_model_dir):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        moderation.load_model(small_model_dir)

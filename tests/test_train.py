@@ -1,0 +1,82 @@
+"""Training: label parsing, refusal of bad labels, thresholds and the card."""
+
+import numpy as np
+import pytest
+
+import moderation
+from moderation import ModerationError
+from moderation.evaluate import choose_threshold, metrics, threshold_table
+from moderation.train import parse_labels, source_weights
+
+
+def test_parse_labels_accepts_binary_spellings():
+    assert parse_labels(["1", "0", "true", "False", "yes", "no", 1, 0]).tolist() == [1, 0, 1, 0, 1, 0, 1, 0]
+
+
+def test_parse_labels_with_positive_value():
+    assert parse_labels(["toxic", "ok", "toxic"], positive="toxic").tolist() == [1, 0, 1]
+
+
+def test_parse_labels_lists_offending_values_and_rows():
+    with pytest.raises(ModerationError) as e:
+        parse_labels(["0", "1", "maybe", "2", "maybe"])
+    message = str(e.value)
+    assert "'maybe' (rows 3, 5)" in message and "'2' (rows 4)" in message
+    assert "\n" not in message
+
+
+def test_single_class_is_refused(sample_labelled):
+    with pytest.raises(ModerationError, match="single class"):
+        moderation.train(sample_labelled["text"], np.zeros(len(sample_labelled), dtype=int))
+
+
+def test_too_few_rows_per_class_is_refused():
+    texts = ["you idiot", "nice day", "lovely", "great point", "thanks", "good", "agreed", "fine"]
+    with pytest.raises(ModerationError, match="too few rows of one class"):
+        moderation.train(texts, [1, 0, 0, 0, 0, 0, 0, 0])
+
+
+def test_threshold_meets_target_precision(sample_labelled):
+    model = moderation.train(sample_labelled["text"], sample_labelled["label"], target_precision=0.9)
+    held = model.card["evaluation"]["held_out"]
+    assert model.card["threshold_rule"]["met"] is True
+    assert held["precision"] >= 0.9
+    assert held["threshold"] == pytest.approx(model.threshold, abs=1e-4)
+
+
+def test_threshold_meets_target_recall(sample_labelled):
+    model = moderation.train(sample_labelled["text"], sample_labelled["label"], target_recall=0.95)
+    assert model.card["evaluation"]["held_out"]["recall"] >= 0.95
+    assert model.card["threshold_rule"] == {"target_precision": None, "target_recall": 0.95, "met": True}
+
+
+def test_eval_data_replaces_split(sample_labelled):
+    half = len(sample_labelled) // 2
+    a, b = sample_labelled.iloc[:half], sample_labelled.iloc[half:]
+    model = moderation.train(a["text"], a["label"], eval_texts=b["text"], eval_labels=b["label"])
+    assert model.card["evaluation"]["method"] == "evaluation file"
+    assert model.card["evaluation"]["held_out"]["rows"] == len(b)
+
+
+def test_choose_threshold_precision_and_recall():
+    y = np.array([0, 0, 0, 1, 0, 1, 1, 1])
+    s = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8])
+    assert choose_threshold(y, s, target_precision=1.0) == (0.6, True)
+    assert choose_threshold(y, s, target_precision=0.8) == (0.4, True)
+    assert choose_threshold(y, s, target_precision=None, target_recall=1.0) == (0.4, True)
+    assert choose_threshold(y, s, target_precision=None, target_recall=0.5) == (0.7, True)
+
+
+def test_metrics_at_threshold():
+    m = metrics([0, 1, 1, 0], [0.1, 0.9, 0.4, 0.6], 0.5)
+    assert (m["precision"], m["recall"], m["flag_rate"]) == (0.5, 0.5, 0.5)
+    assert m["roc_auc"] == 0.75
+    table = threshold_table([0, 1, 1, 0], [0.1, 0.9, 0.4, 0.6], thresholds=(0.3, 0.95))
+    assert table["recall"].tolist() == [1.0, 0.0]
+    assert table["flag_rate"].tolist() == [0.75, 0.0]
+
+
+def test_source_weights_equalise_sources():
+    w = source_weights(["a", "a", "a", "b"])
+    assert w[:3].sum() == pytest.approx(w[3])
+    assert w.mean() == pytest.approx(1.0)

@@ -7,9 +7,8 @@
 
 from .errors import ModerationError
 from .model import Model, Span, build_pipeline, load_model
-from .normalize import normalize
 from .train import train
 
 __version__ = "0.1.0"
 
-__all__ = ["Model", "ModerationError", "Span", "build_pipeline", "load_model", "normalize", "train", "__version__"]
+__all__ = ["Model", "ModerationError", "Span", "build_pipeline", "load_model", "train", "__version__"]

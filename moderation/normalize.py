@@ -70,6 +70,7 @@ _HOMOGLYPHS = {
 _DROP_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Cs", "Co", "Cn"})
 # ASCII control characters (NUL included) become spaces; tab and newline too.
 _ASCII_CONTROLS = {c: " " for c in range(32)} | {127: " "}
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
 
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t",
                        "8": "b", "9": "g", "@": "a", "$": "s", "!": "i", "|": "i", "+": "t"})
@@ -79,8 +80,9 @@ _LEET_OR_MASK = frozenset("01345789@$!|+") | _MASKS
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 # Three or more single characters separated by one kind of separator: f u c k, s.h.i.t
 _SPACED = re.compile(r"(?<![a-z0-9@$*#])(?:[a-z0-9@$!*]([ .\-_])(?:[a-z0-9@$!*]\1){1,}[a-z0-9@$!*])(?![a-z0-9])")
-# A word that may carry leetspeak or masks: letters, digits and the symbols above.
-_WORD = re.compile(r"[a-z0-9@$!*#%|+_]+")
+# A word made of letters, digits and the symbols above that has at least one digit or symbol:
+# the only words that can carry leetspeak or masks (matching only these keeps the common case fast).
+_WORD = re.compile(r"(?<![a-z0-9@$!*#%|+_])[a-z@$!*#%|+_]*[0-9@$!*#%|+_][a-z0-9@$!*#%|+_]*")
 # Tokens that are ordinary numbers-with-units or names-with-numbers, not leetspeak.
 _NOT_LEET = re.compile(r"^(?:\d+(?:st|nd|rd|th|s|k|m|b|x|am|pm|kg|km|cm|mm|gb|mb|px|yo|ish)|[a-z]+\d{2,}|#\w+)$")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
@@ -106,7 +108,9 @@ def _fold_char(char: str) -> str:
 
 def _fold(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
     if text.isascii():
-        folded = text.lower().translate(_ASCII_CONTROLS)
+        folded = text.lower()
+        if _CONTROL.search(folded):
+            folded = folded.translate(_ASCII_CONTROLS)
         return folded, (list(range(len(text))) if offsets is not None else None)
     if offsets is None:
         return "".join(_fold_char(c) if c >= "\x80" else c.lower() for c in text).translate(_ASCII_CONTROLS), None
@@ -121,6 +125,16 @@ def _fold(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
 
 def _join_spaced(m: re.Match) -> tuple[str, list[int]]:
     run = m.group(0)
+    kept = [i for i, c in enumerate(run) if i % 2 == 0]
+    # "a m o r o n", "i h a t e": the English one-letter words stay words of their own
+    if run[0] in "ai" and run[1] == " " and len(kept) > 3:
+        rest, rest_offsets = _join_spaced_letters(run[2:])
+        if rest != run[2:]:
+            return run[:2] + rest, [0, 1] + [2 + r for r in rest_offsets]
+    return _join_spaced_letters(run)
+
+
+def _join_spaced_letters(run: str) -> tuple[str, list[int]]:
     kept = [i for i, c in enumerate(run) if i % 2 == 0]
     joined = "".join(run[i] for i in kept)
     if sum(c.isalpha() for c in joined) < 2:

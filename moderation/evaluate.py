@@ -9,7 +9,8 @@ from sklearn.metrics import (average_precision_score, brier_score_loss, precisio
 
 from .errors import ModerationError
 
-__all__ = ["metrics", "threshold_table", "choose_threshold", "evaluate", "THRESHOLDS"]
+__all__ = ["metrics", "threshold_table", "choose_threshold", "evaluate", "bias_metrics", "span_f1",
+           "calibration_curve_table", "THRESHOLDS"]
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -79,3 +80,60 @@ def evaluate(model, texts, labels, thresholds=THRESHOLDS) -> tuple[dict, pd.Data
     """Score ``texts`` with ``model``: the metrics at its threshold and the threshold table."""
     scores = model.score(texts)
     return metrics(labels, scores, model.threshold), threshold_table(labels, scores, thresholds)
+
+
+def bias_metrics(labels, scores, subgroup_mask) -> dict:
+    """Subgroup, BPSN and BNSP ROC-AUC for one identity (Borkan et al., 2019).
+
+    * subgroup AUC: only comments mentioning the identity;
+    * BPSN (background positive, subgroup negative): benign comments mentioning
+      the identity against abusive ones that do not; low means the identity's
+      mere mention pushes benign comments up;
+    * BNSP (background negative, subgroup positive): abusive comments mentioning
+      the identity against benign ones that do not; low means abuse of this group
+      is missed.
+    """
+    y = np.asarray(labels, dtype=int)
+    s = np.asarray(scores, dtype=float)
+    g = np.asarray(subgroup_mask, dtype=bool)
+
+    def auc(mask):
+        return float(roc_auc_score(y[mask], s[mask])) if len(set(y[mask].tolist())) == 2 else float("nan")
+
+    return {"subgroup_auc": auc(g),
+            "bpsn_auc": auc((g & (y == 0)) | (~g & (y == 1))),
+            "bnsp_auc": auc((g & (y == 1)) | (~g & (y == 0)))}
+
+
+def span_f1(predicted: list[tuple[int, int]], gold: list[tuple[int, int]]) -> float:
+    """Character-offset F1 of SemEval-2021 Task 5 for one text.
+
+    Both sets of spans are turned into sets of character offsets; two empty sets
+    score 1, one empty set against a non-empty one scores 0.
+    """
+    p = {i for s, e in predicted for i in range(s, e)}
+    g = {i for s, e in gold for i in range(s, e)}
+    if not g:
+        return 1.0 if not p else 0.0
+    if not p:
+        return 0.0
+    overlap = len(p & g)
+    if overlap == 0:
+        return 0.0
+    precision, recall = overlap / len(p), overlap / len(g)
+    return 2 * precision * recall / (precision + recall)
+
+
+def calibration_curve_table(labels, scores, bins: int = 10) -> pd.DataFrame:
+    """Reliability curve: per score bin, the mean score and the observed rate of 'remove'."""
+    y = np.asarray(labels, dtype=int)
+    s = np.asarray(scores, dtype=float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(s, edges[1:-1]), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            rows.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "rows": int(mask.sum()),
+                         "mean_score": float(s[mask].mean()), "observed_rate": float(y[mask].mean())})
+    return pd.DataFrame(rows)

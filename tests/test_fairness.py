@@ -1,0 +1,39 @@
+"""Fairness to identities on our template-generated probes (targets of the model-quality issue)."""
+
+import pytest
+
+from moderation.probes import fairness_report, identity_probes
+
+from conftest import TEST_DATA
+
+
+@pytest.fixture(scope="module")
+def report(default_model):
+    probes = identity_probes(TEST_DATA / "identity_templates.csv", TEST_DATA / "identity_terms.csv")
+    return fairness_report(probes, default_model.score(probes["text"]), default_model.threshold)
+
+
+def test_probe_suite_covers_50_identities_in_every_group(report):
+    overall, table = report
+    assert overall["identities"] >= 50
+    assert set(table["group"]) >= {"nationality", "ethnicity", "religion", "sexual_orientation", "gender",
+                                   "disability"}
+
+
+def test_benign_mentions_are_rarely_flagged(report):
+    overall, table = report
+    assert overall["false_positive_rate"] <= 0.02
+    worst = table.loc[table["false_positive_rate"] > 0.05, ["identity", "false_positive_rate"]]
+    assert worst.to_dict("records") == []
+
+
+def test_abuse_of_every_identity_is_caught(report):
+    overall, _ = report
+    assert overall["recall"] >= 0.90
+
+
+@pytest.mark.parametrize("text", ["I am a gay man", "my Muslim neighbours are lovely",
+                                  "Russians are mostly decent people who want peace",
+                                  "as a Black woman I disagree with this article"])
+def test_the_issue_examples_are_not_flagged(default_model, text):
+    assert default_model.flag([text]).tolist() == [False]

@@ -97,6 +97,9 @@ def score(
     id_col: Optional[str] = typer.Option(None, help="Column holding the comment id [default: id if present, else row number]."),
     threshold: Optional[float] = typer.Option(None, help="Flag at this score instead of the model's threshold."),
     chunk_rows: int = typer.Option(5000, help="Rows per chunk (memory use grows with it)."),
+    jobs: Optional[int] = typer.Option(None, help="Processes to score with [default: every core]."),
+    keep: Optional[str] = typer.Option(None, help="Input columns to carry into the output, comma-separated (e.g. text,article_id)."),
+    categories: bool = typer.Option(False, "--categories", help="Add a score per category (insult, identity_attack, obscene, threat)."),
 ):
     """Score every comment: id, score, flag and reasons, in input order."""
     from .batch import score_file
@@ -104,17 +107,17 @@ def score(
     m = _load(model)
     if chunk_rows < 1:
         raise ModerationError("--chunk-rows must be at least 1")
+    options = dict(text_col=text_col, id_col=id_col, threshold=threshold, chunk_rows=chunk_rows, jobs=jobs,
+                   keep=[c.strip() for c in keep.split(",") if c.strip()] if keep else [], categories=categories)
     if sys.stderr.isatty():
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         with Progress(SpinnerColumn(), TextColumn("scoring: {task.completed:,} rows"), TimeElapsedColumn(),
                       transient=True) as bar:
             task = bar.add_task("score", total=None)
-            summary = score_file(m, input, out, text_col=text_col, id_col=id_col, threshold=threshold,
-                                 chunk_rows=chunk_rows, progress=lambda n: bar.update(task, completed=n))
+            summary = score_file(m, input, out, progress=lambda n: bar.update(task, completed=n), **options)
     else:
-        summary = score_file(m, input, out, text_col=text_col, id_col=id_col, threshold=threshold,
-                             chunk_rows=chunk_rows)
+        summary = score_file(m, input, out, **options)
     typer.echo(summary.line(), err=True)
 
 

@@ -20,6 +20,7 @@ from typing import Iterable, NamedTuple
 
 import joblib
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -96,6 +97,7 @@ class Model:
     pipeline: Pipeline
     threshold: float = 0.5
     card: dict = field(default_factory=dict)
+    categories: dict = field(default_factory=dict)
 
     # -- scoring -----------------------------------------------------------
     def _steps(self):
@@ -109,35 +111,63 @@ class Model:
         blocks = [t.transform(normalized) for _, t in union.transformer_list]
         return blocks
 
+    def features_matrix(self, texts: Iterable) -> sp.csr_matrix:
+        """The feature matrix the classifier sees for ``texts`` (normalised, word + char TF-IDF)."""
+        return sp.hstack(self._features([normalize(t) for t in as_texts(texts)]), format="csr")
+
     def _proba(self, X) -> np.ndarray:
         clf = self.pipeline.named_steps["classifier"]
         return clf.predict_proba(X)[:, 1]
 
-    def score(self, texts: Iterable) -> np.ndarray:
-        """P(remove) for each text, as a float array; empty or missing text scores 0."""
-        scores, _ = self._score(as_texts(texts), reasons=0)
-        return scores
+    def score(self, texts: Iterable, categories: bool = False):
+        """P(remove) for each text, as a float array; empty or missing text scores 0.
+
+        With ``categories=True``: a DataFrame with ``score`` and one column per category.
+        """
+        table = self.score_table(texts, categories=categories, reasons=0)
+        if categories:
+            return table.drop(columns="reasons")
+        return table["score"].to_numpy()
 
     def score_with_reasons(self, texts: Iterable, k: int = 3) -> tuple[np.ndarray, list[str]]:
         """Scores and, per text, the up to ``k`` words or phrases that pushed its score up most."""
-        return self._score(as_texts(texts), reasons=k)
+        table = self.score_table(texts, reasons=k)
+        return table["score"].to_numpy(), table["reasons"].tolist()
 
-    def _score(self, texts: list[str], reasons: int) -> tuple[np.ndarray, list[str]]:
+    def score_table(self, texts: Iterable, categories: bool = False, reasons: int = 3) -> pd.DataFrame:
+        """``score``, the category scores (with ``categories``) and ``reasons`` per text.
+
+        ``reasons`` holds up to ``reasons`` words or phrases that pushed the score up
+        most, led by the top category (``insult: idiot; moron``) when the model has
+        categories. Empty or missing text scores 0 with no reasons.
+        """
+        texts = as_texts(texts)
+        if categories and not self.categories:
+            raise ModerationError("this model has no categories (train it on data with category labels)")
         normalized = [normalize(t) for t in texts]
-        scores = np.zeros(len(texts), dtype=np.float64)
         present = np.array([bool(n) for n in normalized], dtype=bool)
-        reason_strings = [""] * len(texts)
-        if not present.any():
-            return scores, reason_strings
-        kept = [n for n, p in zip(normalized, present) if p]
-        blocks = self._features(kept)
-        X = sp.hstack(blocks, format="csr")
-        scores[present] = self._proba(X)
-        if reasons:
-            top = self._top_terms(blocks[0], reasons)
-            for i, r in zip(np.flatnonzero(present), top):
-                reason_strings[i] = r
-        return scores, reason_strings
+        table = pd.DataFrame({"score": np.zeros(len(texts), dtype=np.float64)})
+        cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self.categories}
+        reason_strings = np.full(len(texts), "", dtype=object)
+        if present.any():
+            blocks = self._features([n for n, p in zip(normalized, present) if p])
+            X = sp.hstack(blocks, format="csr")
+            table.loc[present, "score"] = self._proba(X)
+            for name, clf in self.categories.items():
+                cat_scores[name][present] = clf.predict_proba(X)[:, 1]
+            if reasons:
+                top = self._top_terms(blocks[0], reasons)
+                if self.categories:
+                    names = list(self.categories)
+                    stacked = np.column_stack([cat_scores[n][present] for n in names])
+                    leaders = [names[i] for i in stacked.argmax(axis=1)]
+                    top = [f"{c}: {r}" if r else "" for c, r in zip(leaders, top)]
+                reason_strings[present] = top
+        if categories:
+            for name in self.categories:
+                table[name] = cat_scores[name]
+        table["reasons"] = reason_strings
+        return table
 
     def _word_weights(self) -> np.ndarray:
         _, union, clf = self._steps()
@@ -248,7 +278,8 @@ class Model:
         path.mkdir(parents=True, exist_ok=True)
         model_path = path / MODEL_FILE
         tmp = model_path.with_suffix(".joblib.tmp")
-        joblib.dump({"pipeline": self.pipeline, "threshold": self.threshold}, tmp, compress=3)
+        joblib.dump({"pipeline": self.pipeline, "threshold": self.threshold, "categories": self.categories},
+                    tmp, compress=3)
         tmp.replace(model_path)
         card = dict(self.card)
         card["threshold"] = float(self.threshold)
@@ -357,4 +388,5 @@ def load_model(path: str | Path | None = None) -> Model:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
         payload = joblib.load(model_path)
-    return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card)
+    return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card,
+                 categories=payload.get("categories", {}))

@@ -8,6 +8,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from .errors import ModerationError
@@ -79,14 +81,18 @@ def source_weights(sources: Sequence[str]) -> np.ndarray:
 def train(texts, labels, *, sample_weight=None, eval_texts=None, eval_labels=None,
           target_precision: float | None = 0.9, target_recall: float | None = None,
           test_size: float = 0.2, random_state: int = 0, refit: bool = True,
-          sources: list[dict] | None = None, name: str | None = None, **pipeline_options) -> Model:
+          sources: list[dict] | None = None, name: str | None = None, categories: pd.DataFrame | None = None,
+          **pipeline_options) -> Model:
     """Train a Model on ``texts`` and 0/1 ``labels``.
 
     Metrics and the threshold come from ``eval_texts``/``eval_labels`` when given,
     else from a stratified ``test_size`` split held out from training; with
     ``refit`` (the default) the model is then refit on all rows with that
     threshold. The threshold meets ``target_precision`` (default 0.90) or, if
-    given, ``target_recall``. ``pipeline_options`` go to ``build_pipeline``.
+    given, ``target_recall``. ``categories``, a frame with one 0/1/NA column per
+    category (``insult``, ``identity_attack``, ...), adds a classifier per category on
+    the same features, trained on the rows where that category is known.
+    ``pipeline_options`` go to ``build_pipeline``.
     """
     texts = as_texts(texts)
     y = parse_labels(labels) if not np.issubdtype(np.asarray(labels).dtype, np.integer) else np.asarray(labels, dtype=int)
@@ -110,19 +116,25 @@ def train(texts, labels, *, sample_weight=None, eval_texts=None, eval_labels=Non
         ev_y = y[held_idx]
         method = f"stratified {test_size:.0%} hold-out"
 
-    pipeline = build_pipeline(**pipeline_options)
-    fit_params = {} if weights is None else {"classifier__sample_weight": weights[fit_idx]}
-    pipeline.fit([texts[i] for i in fit_idx], y[fit_idx], **fit_params)
-    model = Model(pipeline=pipeline)
+    cats = None if categories is None else categories.reset_index(drop=True)
+    model = _fit(texts, y, weights, cats, fit_idx, pipeline_options)
     ev_scores = model.score(ev_texts)
     threshold, met = choose_threshold(ev_y, ev_scores, target_precision=target_precision,
                                       target_recall=target_recall)
     held_out = metrics(ev_y, ev_scores, threshold)
     table = threshold_table(ev_y, ev_scores)
+    category_auc = {}
+    if cats is not None and eval_texts is None:
+        held_cats = model.score([texts[i] for i in held_idx], categories=True) if model.categories else None
+        for name in model.categories:
+            known = cats[name].iloc[held_idx].notna().to_numpy()
+            truth = cats[name].iloc[held_idx].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
+            if len(set(truth.tolist())) == 2:
+                category_auc[name] = round(float(roc_auc_score(truth, held_cats[name].to_numpy()[known])), 4)
     if refit and eval_texts is None:
-        pipeline = build_pipeline(**pipeline_options)
-        pipeline.fit(texts, y, **({} if weights is None else {"classifier__sample_weight": weights}))
+        model = _fit(texts, y, weights, cats, idx, pipeline_options)
         method += ", then refit on all rows"
+    pipeline = model.pipeline
 
     card = {
         "name": name or "moderation model",
@@ -135,10 +147,35 @@ def train(texts, labels, *, sample_weight=None, eval_texts=None, eval_labels=Non
         "threshold_rule": {"target_precision": target_precision, "target_recall": target_recall, "met": met},
         "evaluation": {"method": method, "held_out": _rounded(held_out),
                        "threshold_table": threshold_table_records(table)},
+        "categories": {"names": list(model.categories), "held_out_roc_auc": category_auc},
         "pipeline": describe_pipeline(pipeline),
         "versions": versions(),
     }
-    return Model(pipeline=pipeline, threshold=threshold, card=card)
+    return Model(pipeline=pipeline, threshold=threshold, card=card, categories=model.categories)
+
+
+def _fit(texts: list[str], y: np.ndarray, weights, cats: pd.DataFrame | None, rows: np.ndarray,
+         pipeline_options: dict) -> Model:
+    """Fit the Pipeline (and a classifier per known category) on ``rows``."""
+    pipeline = build_pipeline(**pipeline_options)
+    subset = [texts[i] for i in rows]
+    w = None if weights is None else weights[rows]
+    pipeline.fit(subset, y[rows], **({} if w is None else {"classifier__sample_weight": w}))
+    model = Model(pipeline=pipeline)
+    if cats is None:
+        return model
+    X = model.features_matrix(subset)
+    main = pipeline.named_steps["classifier"]
+    for name in cats.columns:
+        known = cats[name].iloc[rows].notna().to_numpy()
+        truth = cats[name].iloc[rows].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
+        counts = np.bincount(truth, minlength=2)
+        if counts.min() < MIN_PER_CLASS:
+            continue
+        clf = clone(main)
+        clf.fit(X[known], truth, sample_weight=None if w is None else w[known])
+        model.categories[name] = clf
+    return model
 
 
 def _rounded(d: dict) -> dict:
@@ -176,65 +213,105 @@ def corpus_training_set(root: str | Path, names: Sequence[str] | None = None) ->
     return frame, corpora.describe(root, names, frame=frame)
 
 
+def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None = None, text_col: str = "text",
+                  label_col: str = "label", positive: str | None = None,
+                  augment: bool | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """All training rows (text, label, source, category columns) and a card entry per source.
+
+    Sources are the labelled table files, the public corpora in ``corpus``, and
+    (``augment``, default on with ``corpus``) the identity-balanced augmentation set.
+    Columns named like the categories in the files are used as category labels.
+    """
+    from .corpora import CATEGORIES
+
+    frames: list[pd.DataFrame] = []
+    sources: list[dict] = []
+    for path in paths:
+        df = read_table(path)
+        require_columns(df, [text_col, label_col], path)
+        y = parse_labels(df[label_col], positive, where=f"{path}: column {label_col!r}")
+        part = pd.DataFrame({"text": as_texts(df[text_col]), "label": y, "source": str(path)})
+        for c in CATEGORIES:
+            if c in df.columns:
+                part[c] = pd.to_numeric(df[c], errors="coerce").astype("Float64").to_numpy()
+        frames.append(part)
+        sources.append(describe_file(path, y))
+    if corpus is not None:
+        frame, described = corpus_training_set(corpus)
+        frames.append(frame)
+        sources += described
+    if augment if augment is not None else corpus is not None:
+        from .augment import identity_augmentation
+
+        extra = identity_augmentation()
+        extra["identity_attack"] = extra["label"].astype("Float64")
+        frames.append(extra)
+        sources.append({"name": "identity_augmentation", "rows": int(len(extra)),
+                        "positive_rate": round(float(extra["label"].mean()), 4),
+                        "licence": "MIT (written for this project)",
+                        "source_url": "moderation/augment.py", "sha256": None})
+    if not frames or sum(len(f) for f in frames) == 0:
+        raise ModerationError("no rows to train on")
+    pool = pd.concat(frames, ignore_index=True)
+    for c in CATEGORIES:
+        if c in pool.columns:
+            pool[c] = pool[c].astype("Float64")
+    return pool, sources
+
+
+def train_pool(pool: pd.DataFrame, sources: list[dict] | None = None, **options) -> Model:
+    """``train`` on a pool from ``training_pool``, every source with the same total weight."""
+    from .corpora import CATEGORIES
+
+    cats = [c for c in CATEGORIES if c in pool.columns]
+    weights = source_weights(pool["source"].tolist()) if pool["source"].nunique() > 1 else None
+    return train(pool["text"].tolist(), pool["label"].to_numpy(dtype=int), sample_weight=weights,
+                 sources=sources, categories=pool[cats] if cats else None, **options)
+
+
 def train_from_files(paths: Sequence[str | Path], *, corpus: str | Path | None = None, text_col: str = "text",
                      label_col: str = "label", positive: str | None = None,
                      target_precision: float | None = 0.9, target_recall: float | None = None,
-                     eval_file: str | Path | None = None, cross_corpus: bool = False, **options) -> Model:
-    """Train on labelled table files and/or the public corpora in ``corpus``.
+                     eval_file: str | Path | None = None, cross_corpus: bool = False,
+                     augment: bool | None = None, **options) -> Model:
+    """Train on labelled table files and/or the public corpora in ``corpus`` (see ``training_pool``).
 
-    Every source (each file, each corpus) gets the same total sample weight. With
-    ``cross_corpus`` the card also gets the leave-one-corpus-out table.
+    With ``cross_corpus`` the card also gets the leave-one-corpus-out table.
     """
-    texts: list[str] = []
-    labels: list[np.ndarray] = []
-    source_of_row: list[str] = []
-    sources: list[dict] = []
-    for path in paths:
-        t, y = read_labelled(path, text_col, label_col, positive)
-        texts += t
-        labels.append(y)
-        source_of_row += [str(path)] * len(t)
-        sources.append(describe_file(path, y))
-    frame = None
-    if corpus is not None:
-        frame, described = corpus_training_set(corpus)
-        texts += frame["text"].tolist()
-        labels.append(frame["label"].to_numpy(dtype=int))
-        source_of_row += frame["source"].tolist()
-        sources += described
-    y = np.concatenate(labels) if labels else np.zeros(0, dtype=int)
-    if len(y) == 0:
-        raise ModerationError("no rows to train on")
-    weights = source_weights(source_of_row) if len(sources) > 1 else None
+    pool, sources = training_pool(paths, corpus=corpus, text_col=text_col, label_col=label_col,
+                                  positive=positive, augment=augment)
     ev_texts = ev_y = None
     if eval_file is not None:
         ev_texts, ev_y = read_labelled(eval_file, text_col, label_col, positive)
-    model = train(texts, y, sample_weight=weights, eval_texts=ev_texts, eval_labels=ev_y,
-                  target_precision=target_precision, target_recall=target_recall, sources=sources,
-                  name="default" if corpus is not None and not paths else None, **options)
+    model = train_pool(pool, sources, eval_texts=ev_texts, eval_labels=ev_y, target_precision=target_precision,
+                       target_recall=target_recall,
+                       name="default" if corpus is not None and not paths else None, **options)
     if cross_corpus:
-        if frame is None:
+        if corpus is None:
             raise ModerationError("--cross-corpus needs --corpus")
-        model.card["cross_corpus"] = leave_one_corpus_out(frame, **options)
+        from .corpora import CORPORA
+
+        model.card["cross_corpus"] = leave_one_corpus_out(pool, held_out=list(CORPORA), **options)
     return model
 
 
-def leave_one_corpus_out(frame: pd.DataFrame, baseline=None, **options) -> list[dict]:
-    """Train on every corpus but one and test on the one left out, for each corpus.
+def leave_one_corpus_out(pool: pd.DataFrame, held_out: Sequence[str] | None = None, baseline=None,
+                         **options) -> list[dict]:
+    """Train on every source but one and test on the one left out, for each of ``held_out``.
 
-    ``baseline``, if given, is a function texts → scores (e.g. alt-profanity-check)
-    measured on the same held-out rows.
+    ``pool`` is a training pool (``training_pool``); sources not in ``held_out``
+    (e.g. the augmentation set) are always trained on. ``baseline``, if given, is a
+    function texts → scores (e.g. alt-profanity-check) measured on the same rows.
     """
     from sklearn.metrics import roc_auc_score
 
     rows = []
-    for held in sorted(frame["source"].unique()):
-        test = frame[frame["source"] == held]
-        fit = frame[frame["source"] != held]
-        pipeline = build_pipeline(**options)
-        pipeline.fit(fit["text"].tolist(), fit["label"].to_numpy(dtype=int),
-                     classifier__sample_weight=source_weights(fit["source"].tolist()))
-        scores = Model(pipeline).score(test["text"].tolist())
+    for held in held_out if held_out is not None else sorted(pool["source"].unique()):
+        test = pool[pool["source"] == held]
+        fit = pool[pool["source"] != held]
+        model = _fit(fit["text"].tolist(), fit["label"].to_numpy(dtype=int), source_weights(fit["source"].tolist()),
+                     None, np.arange(len(fit)), options)
+        scores = model.score(test["text"].tolist())
         y = test["label"].to_numpy(dtype=int)
         row = {"held_out": held, "rows": int(len(test)), "positive_rate": round(float(y.mean()), 3),
                "roc_auc": round(float(roc_auc_score(y, scores)), 4)}

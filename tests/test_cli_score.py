@@ -153,3 +153,37 @@ def test_jsonl_output_is_valid_json_lines(small_model_dir, comments, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["a1", "a2", "a3", "a4"]
     assert set(rows[0]) == {"id", "score", "flag", "reasons"}
+
+
+def test_jobs_give_identical_output(small_model_dir, tmp_path):
+    path = tmp_path / "in.csv"
+    texts = [f"comment {i}: you moron" if i % 4 == 0 else f"comment {i} about the budget" for i in range(1, 120)]
+    pd.DataFrame({"id": range(1, 120), "text": texts}).to_csv(path, index=False)
+    outs = []
+    for jobs in ("1", "2", "3"):
+        out = tmp_path / f"o{jobs}.csv"
+        result = score(path, "--model", small_model_dir, "--out", out, "--jobs", jobs, "--chunk-rows", "10")
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1] == outs[2]
+
+
+def test_keep_carries_input_columns(small_model_dir, comments, tmp_path):
+    out = tmp_path / "o.csv"
+    result = score(comments, "--model", small_model_dir, "--out", out, "--keep", "text")
+    assert result.exit_code == 0, result.output
+    df = pd.read_csv(out, keep_default_na=False)
+    assert list(df.columns) == ["id", "score", "flag", "reasons", "text"]
+    assert df["text"].tolist()[1] == "thanks for the thoughtful article"
+
+
+def test_keep_unknown_column_is_an_error(small_model_dir, comments):
+    result = score(comments, "--model", small_model_dir, "--keep", "nope")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {comments}: no column nope (columns: id, text)\n"
+
+
+def test_categories_need_a_model_with_categories(small_model_dir, comments):
+    result = score(comments, "--model", small_model_dir, "--categories")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: this model has no categories (train it on data with category labels)\n"

@@ -5,7 +5,6 @@ User errors (``ModerationError``) are printed on one line to stderr with exit st
 
 from __future__ import annotations
 
-import functools
 import sys
 import warnings
 from pathlib import Path
@@ -13,26 +12,11 @@ from typing import List, Optional
 
 import typer
 
+from .cliutil import user_errors
 from .errors import ModerationError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Flag abusive comments: train a classifier, score comment dumps, evaluate.")
-
-
-def _user_errors(func):
-    """Turn ModerationError (and a broken pipe) into a one-line message and exit status 2."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except ModerationError as e:
-            typer.echo(f"Error: {e}", err=True)
-            raise typer.Exit(2)
-        except BrokenPipeError:
-            raise typer.Exit(0)
-
-    return wrapper
 
 
 def _warn_on_one_line(message, category, filename, lineno, file=None, line=None):
@@ -51,7 +35,7 @@ def _echo_table(df) -> None:
 
 
 @app.command()
-@_user_errors
+@user_errors
 def train(
     data: List[Path] = typer.Argument(None, help="Labelled tables (CSV, TSV, JSONL, Parquet; optionally .gz)."),
     out: Path = typer.Option(..., "--out", help="Directory to write the model to."),
@@ -63,16 +47,22 @@ def train(
     eval_file: Optional[Path] = typer.Option(None, help="Measure on this labelled table instead of a held-out split."),
     corpus: Optional[Path] = typer.Option(None, help="Also train on the public corpora in this directory (e.g. ../shared/data)."),
     cross_corpus: bool = typer.Option(False, "--cross-corpus", help="With --corpus: add the leave-one-corpus-out table to the card."),
+    from_queue: Optional[str] = typer.Option(None, help="Also train on the moderators' decisions in this queue database URL."),
 ):
     """Train a model on labelled comments and save it to --out."""
     from .train import train_from_files
 
     if target_precision is not None and target_recall is not None:
         raise ModerationError("give --target-precision or --target-recall, not both")
-    if not data and corpus is None:
-        raise ModerationError("give DATA files to train on, or --corpus DIR")
+    if not data and corpus is None and from_queue is None:
+        raise ModerationError("give DATA files to train on, --corpus DIR or --from-queue URL")
+    tables = []
+    if from_queue is not None:
+        from .queue.cli import decisions_table
+
+        tables.append(decisions_table(from_queue))
     model = train_from_files(
-        data or [], corpus=corpus, text_col=text_col, label_col=label_col, positive=positive,
+        data or [], corpus=corpus, tables=tables, text_col=text_col, label_col=label_col, positive=positive,
         target_precision=0.9 if target_precision is None and target_recall is None else target_precision,
         target_recall=target_recall, eval_file=eval_file, cross_corpus=cross_corpus)
     model.save(out)
@@ -88,7 +78,7 @@ def train(
 
 
 @app.command()
-@_user_errors
+@user_errors
 def score(
     input: str = typer.Argument(..., help="Comments to score (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdin."),
     model: Optional[Path] = typer.Option(None, help="Model directory [default: the shipped default model]."),
@@ -100,6 +90,8 @@ def score(
     jobs: Optional[int] = typer.Option(None, help="Processes to score with [default: every core]."),
     keep: Optional[str] = typer.Option(None, help="Input columns to carry into the output, comma-separated (e.g. text,article_id)."),
     categories: bool = typer.Option(False, "--categories", help="Add a score per category (insult, identity_attack, obscene, threat)."),
+    queue: bool = typer.Option(False, "--queue", help="Also load the flagged rows into the review queue (needs --out FILE)."),
+    db: Optional[str] = typer.Option(None, help="With --queue: the queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."),
 ):
     """Score every comment: id, score, flag and reasons, in input order."""
     from .batch import score_file
@@ -107,8 +99,13 @@ def score(
     m = _load(model)
     if chunk_rows < 1:
         raise ModerationError("--chunk-rows must be at least 1")
+    kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
+    if queue:
+        if out == "-":
+            raise ModerationError("--queue needs --out FILE (the scored table is loaded from it)")
+        kept = [text_col] + [c for c in kept if c != text_col]
     options = dict(text_col=text_col, id_col=id_col, threshold=threshold, chunk_rows=chunk_rows, jobs=jobs,
-                   keep=[c.strip() for c in keep.split(",") if c.strip()] if keep else [], categories=categories)
+                   keep=kept, categories=categories or (queue and bool(m.categories)))
     if sys.stderr.isatty():
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -119,10 +116,14 @@ def score(
     else:
         summary = score_file(m, input, out, **options)
     typer.echo(summary.line(), err=True)
+    if queue:
+        from .queue.cli import load_scored
+
+        typer.echo(load_scored(out, db=db, model=m, text_col=text_col), err=True)
 
 
 @app.command()
-@_user_errors
+@user_errors
 def evaluate(
     data: List[Path] = typer.Argument(..., help="Labelled tables to evaluate on."),
     model: Optional[Path] = typer.Option(None, help="Model directory [default: the shipped default model]."),
@@ -148,3 +149,10 @@ def evaluate(
 
 def main() -> None:
     app()
+
+
+# -- review queue (moderation.queue) --
+from .queue.cli import queue_app, users_app, serve  # noqa: E402
+app.add_typer(queue_app, name="queue")
+app.add_typer(users_app, name="users")
+app.command()(serve)

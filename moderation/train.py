@@ -13,7 +13,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from .errors import ModerationError
-from .evaluate import choose_threshold, metrics, threshold_table
+from .evaluate import calibration_curve_table, choose_threshold, metrics, threshold_table
 from .io import read_table, require_columns
 from .model import Model, as_texts, build_pipeline, sha256_file, versions
 
@@ -146,7 +146,8 @@ def train(texts, labels, *, sample_weight=None, eval_texts=None, eval_labels=Non
         },
         "threshold_rule": {"target_precision": target_precision, "target_recall": target_recall, "met": met},
         "evaluation": {"method": method, "held_out": _rounded(held_out),
-                       "threshold_table": threshold_table_records(table)},
+                       "threshold_table": threshold_table_records(table),
+                       "reliability": threshold_table_records(calibration_curve_table(ev_y, ev_scores))},
         "categories": {"names": list(model.categories), "held_out_roc_auc": category_auc},
         "pipeline": describe_pipeline(pipeline),
         "versions": versions(),
@@ -214,28 +215,31 @@ def corpus_training_set(root: str | Path, names: Sequence[str] | None = None) ->
 
 
 def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None = None, text_col: str = "text",
-                  label_col: str = "label", positive: str | None = None,
-                  augment: bool | None = None) -> tuple[pd.DataFrame, list[dict]]:
+                  label_col: str = "label", positive: str | None = None, augment: bool | None = None,
+                  tables: Sequence[tuple[str, pd.DataFrame]] = ()) -> tuple[pd.DataFrame, list[dict]]:
     """All training rows (text, label, source, category columns) and a card entry per source.
 
-    Sources are the labelled table files, the public corpora in ``corpus``, and
-    (``augment``, default on with ``corpus``) the identity-balanced augmentation set.
-    Columns named like the categories in the files are used as category labels.
+    Sources are the labelled table files, ``tables`` (name, frame with ``text`` and
+    0/1 ``label``, e.g. the review queue's decisions), the public corpora in
+    ``corpus``, and (``augment``, default on with ``corpus``) the identity-balanced
+    augmentation set. Columns named like the categories are used as category labels.
     """
     from .corpora import CATEGORIES
 
     frames: list[pd.DataFrame] = []
     sources: list[dict] = []
-    for path in paths:
-        df = read_table(path)
-        require_columns(df, [text_col, label_col], path)
-        y = parse_labels(df[label_col], positive, where=f"{path}: column {label_col!r}")
-        part = pd.DataFrame({"text": as_texts(df[text_col]), "label": y, "source": str(path)})
+    named = [(str(path), read_table(path), text_col, label_col, positive) for path in paths]
+    named += [(name, df, "text", "label", None) for name, df in tables]
+    for i, (name, df, tcol, lcol, pos) in enumerate(named):
+        require_columns(df, [tcol, lcol], name)
+        y = parse_labels(df[lcol], pos, where=f"{name}: column {lcol!r}")
+        part = pd.DataFrame({"text": as_texts(df[tcol]), "label": y, "source": name})
         for c in CATEGORIES:
             if c in df.columns:
                 part[c] = pd.to_numeric(df[c], errors="coerce").astype("Float64").to_numpy()
         frames.append(part)
-        sources.append(describe_file(path, y))
+        sources.append(describe_file(name, y) if i < len(paths) else
+                       {"name": name, "rows": int(len(y)), "positive_rate": round(float(np.mean(y)), 4)})
     if corpus is not None:
         frame, described = corpus_training_set(corpus)
         frames.append(frame)
@@ -273,13 +277,14 @@ def train_from_files(paths: Sequence[str | Path], *, corpus: str | Path | None =
                      label_col: str = "label", positive: str | None = None,
                      target_precision: float | None = 0.9, target_recall: float | None = None,
                      eval_file: str | Path | None = None, cross_corpus: bool = False,
-                     augment: bool | None = None, **options) -> Model:
+                     augment: bool | None = None, tables: Sequence[tuple[str, pd.DataFrame]] = (),
+                     **options) -> Model:
     """Train on labelled table files and/or the public corpora in ``corpus`` (see ``training_pool``).
 
     With ``cross_corpus`` the card also gets the leave-one-corpus-out table.
     """
     pool, sources = training_pool(paths, corpus=corpus, text_col=text_col, label_col=label_col,
-                                  positive=positive, augment=augment)
+                                  positive=positive, augment=augment, tables=tables)
     ev_texts = ev_y = None
     if eval_file is not None:
         ev_texts, ev_y = read_labelled(eval_file, text_col, label_col, positive)
@@ -303,19 +308,26 @@ def leave_one_corpus_out(pool: pd.DataFrame, held_out: Sequence[str] | None = No
     (e.g. the augmentation set) are always trained on. ``baseline``, if given, is a
     function texts → scores (e.g. alt-profanity-check) measured on the same rows.
     """
-    from sklearn.metrics import roc_auc_score
+    from .corpora import CATEGORIES
 
     rows = []
     for held in held_out if held_out is not None else sorted(pool["source"].unique()):
         test = pool[pool["source"] == held]
         fit = pool[pool["source"] != held]
+        cats = [c for c in CATEGORIES if c in pool.columns]
         model = _fit(fit["text"].tolist(), fit["label"].to_numpy(dtype=int), source_weights(fit["source"].tolist()),
-                     None, np.arange(len(fit)), options)
-        scores = model.score(test["text"].tolist())
+                     fit[cats].reset_index(drop=True) if cats else None, np.arange(len(fit)), options)
+        table = model.score(test["text"].tolist(), categories=bool(model.categories))
+        scores = table["score"].to_numpy() if model.categories else table
         y = test["label"].to_numpy(dtype=int)
         row = {"held_out": held, "rows": int(len(test)), "positive_rate": round(float(y.mean()), 3),
                "roc_auc": round(float(roc_auc_score(y, scores)), 4)}
         if baseline is not None:
             row["baseline_roc_auc"] = round(float(roc_auc_score(y, baseline(test["text"].tolist()))), 4)
+        for c in model.categories:
+            known = test[c].notna().to_numpy()
+            truth = test[c].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
+            if len(set(truth.tolist())) == 2:
+                row[f"{c}_roc_auc"] = round(float(roc_auc_score(truth, table[c].to_numpy()[known])), 4)
         rows.append(row)
     return rows

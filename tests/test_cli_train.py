@@ -101,7 +101,7 @@ def test_both_targets_refused(tmp_path):
 def test_nothing_to_train_on(tmp_path):
     result = train("--out", tmp_path / "m")
     assert result.exit_code == 2
-    assert result.stderr == "Error: give DATA files to train on, or --corpus DIR\n"
+    assert result.stderr == "Error: give DATA files to train on, --corpus DIR or --from-queue URL\n"
 
 
 def test_python_dash_m_entry_point(tmp_path):

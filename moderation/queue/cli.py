@@ -1,0 +1,177 @@
+"""``moderation users``, ``moderation queue`` and ``moderation serve``: parse, call the store, print.
+
+Importable without the ``queue`` extra (SQLAlchemy, FastAPI, uvicorn are imported
+inside the commands), so ``moderation score`` works on the base install; a
+command that needs them says which extra to install.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..cliutil import user_errors
+from ..errors import ModerationError
+
+__all__ = ["queue_app", "users_app", "serve"]
+
+EXTRA_HINT = 'the review queue needs extra packages: pip install ".[queue]"'
+DB_HELP = "Queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."
+
+queue_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                        help="The moderators' review queue: load scored comments, export decisions, stats.")
+users_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, help="Moderator accounts and API tokens.")
+
+
+def _store(db: Optional[str]):
+    try:
+        from .store import open_store
+    except ImportError:
+        raise ModerationError(EXTRA_HINT) from None
+    return open_store(db)
+
+
+def _read_password(name: str) -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+        if not password:
+            raise ModerationError("no password on standard input")
+        return password
+    return typer.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+@user_errors
+def users_add(
+    name: str = typer.Argument(..., help="Moderator name (no spaces)."),
+    admin: bool = typer.Option(False, "--admin", help="May see everyone's decisions and decide escalated comments."),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """Add a moderator; the password is read from stdin when it is not a terminal, else prompted."""
+    store = _store(db)
+    password = _read_password(name)
+    store.add_moderator(name, password, is_admin=admin)
+    typer.echo(f"Added {'admin' if admin else 'moderator'} {name}")
+
+
+@users_app.command("token")
+@user_errors
+def users_token(
+    name: str = typer.Argument(..., help="Moderator the token acts as."),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """Print a new API token for NAME (shown once; replaces the old one). Use it as 'Authorization: Bearer ...'."""
+    typer.echo(_store(db).new_token(name))
+
+
+def _load_model(model_dir: Optional[Path], required: bool):
+    from ..model import load_model
+
+    if model_dir is not None or required:
+        return load_model(model_dir)
+    try:
+        return load_model(None)
+    except ModerationError as e:
+        typer.echo(f"Warning: no model ({e}); offending spans will not be highlighted", err=True)
+        return None
+
+
+def load_scored(scored_file: str, *, db: Optional[str], model, text_col: str = "text") -> str:
+    """Load the flagged rows of a scored table into the queue (``moderation score --queue``); the summary line."""
+    store = _store(db)
+    if text_col == "text":
+        return store.add_scored(scored_file, model=model).line()
+    from ..io import read_table
+
+    frame = read_table(scored_file).rename(columns={text_col: "text"})
+    return store.add_scored(frame, model=model, source=Path(scored_file).name).line()
+
+
+def decisions_table(db: Optional[str]):
+    """The moderators' decisions as a labelled training table (``moderation train --from-queue``)."""
+    try:
+        from .store import export_decisions
+    except ImportError:
+        raise ModerationError(EXTRA_HINT) from None
+    frame = export_decisions(db)
+    if frame.empty:
+        raise ModerationError(f"the queue {db} has no decisions to train on")
+    return f"queue {db}", frame
+
+
+@queue_app.command("add")
+@user_errors
+def queue_add(
+    scored_file: str = typer.Argument(..., help="A 'moderation score' output with id, score, flag and text columns."),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    all_rows: bool = typer.Option(False, "--all", help="Load every row, not only the flagged ones."),
+    min_score: Optional[float] = typer.Option(None, "--min-score", help="Load the rows scoring at least this."),
+    model: Optional[Path] = typer.Option(None, "--model",
+                                         help="The model that scored the file (for spans and threshold) "
+                                              "[default: the shipped model]."),
+):
+    """Load the flagged rows of a scored file into the queue (idempotent by comment id)."""
+    if all_rows and min_score is not None:
+        raise ModerationError("give --all or --min-score, not both")
+    store = _store(db)
+    result = store.add_scored(scored_file, all_rows=all_rows, min_score=min_score,
+                              model=_load_model(model, required=False))
+    typer.echo(result.line())
+
+
+@queue_app.command("export")
+@user_errors
+def queue_export(
+    out: str = typer.Argument(..., help="Output table (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdout."),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """Write every decided comment as id,text,label,action,reason,moderator,decided_at (label 1 = remove)."""
+    from ..io import TableWriter
+
+    frame = _store(db).export_decisions()
+    with TableWriter(out) as writer:
+        writer.write(frame)
+    if out != "-":
+        typer.echo(f"{len(frame)} decisions written to {out} ({int(frame['label'].sum())} remove, "
+                   f"{int((frame['label'] == 0).sum())} keep)")
+
+
+def _fmt(p) -> str:
+    return "n/a" if p is None else f"{p:.3f}"
+
+
+@queue_app.command("stats")
+@user_errors
+def queue_stats(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)):
+    """Pending and decided counts, and the model's precision against the moderators' decisions by category."""
+    s = _store(db).stats()
+    typer.echo(f"pending {s['pending']}")
+    typer.echo(f"escalated {s['escalated']}")
+    typer.echo(f"decided {s['decided']} (removed {s['removed']}, kept {s['kept']})")
+    flagged = sum(v["flagged"] for v in s["by_category"].values())
+    typer.echo(f"model precision {_fmt(s['precision'])} ({flagged} flagged of {s['decided']} decided)")
+    for cat, v in sorted(s["by_category"].items()):
+        typer.echo(f"  {cat}: precision {_fmt(v['precision'])} ({v['flagged']} flagged of {v['decided']} decided)")
+
+
+@user_errors
+def serve(
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (keep loopback behind a TLS proxy)."),
+    port: int = typer.Option(8000, help="Port to listen on."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model for POST /api/score [default: the shipped model]."),
+):
+    """Run the review web app (FastAPI under uvicorn)."""
+    try:
+        import uvicorn
+
+        from .web import create_app
+    except ImportError:
+        raise ModerationError(EXTRA_HINT) from None
+    app = create_app(_store(db), model=_load_model(model, required=model is not None))
+    typer.echo(f"Review queue on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,7 +1,17 @@
-"""Batch scoring of comment dumps: read in chunks, score, write every row out in order."""
+"""Batch scoring of comment dumps: every input row scored in order or accounted for as a reject.
+
+``score_file`` reads the input in chunks (``io.iter_records``), scores them on one
+or more processes, and writes each row to the output, or, when it cannot be read,
+to the rejects file with its line number, the reason and its raw content, so
+that ``read = scored + rejected`` always holds. Output goes to a part file beside
+the target, renamed into place when complete; for CSV, TSV and JSONL outputs a
+checkpoint beside it records progress after every chunk, so a killed run can be
+continued with ``resume=True``.
+"""
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import time
@@ -14,23 +24,33 @@ import numpy as np
 import pandas as pd
 
 from .errors import ModerationError
-from .io import TableWriter, iter_table, require_columns
-from .model import Model, as_texts
+from .io import STDIO, Reject, TableWriter, iter_records, require_columns, require_file, table_format
+from .model import MAX_TEXT_CHARS, Model, as_texts
 
-__all__ = ["score_file", "score_frame", "Summary", "CHUNK_ROWS"]
+__all__ = ["score_file", "score_frame", "Summary", "CHUNK_ROWS", "default_rejects_path", "checkpoint_path"]
 
 CHUNK_ROWS = 5_000
+NOTE_REPLACED = "invalid UTF-8 replaced"
+NOTE_CUT = f"scored on the first {MAX_TEXT_CHARS:,} characters"
+REJECT_COLUMNS = ["line", "reason", "raw"]
 
 
 @dataclass
 class Summary:
-    """What a scoring run did: rows read and scored, flagged, empty texts, time taken."""
+    """What a scoring run did: rows scored and rejected, flagged, empty texts, time taken."""
 
     rows: int = 0
+    rejected: int = 0
     flagged: int = 0
     empty: int = 0
     seconds: float = 0.0
     threshold: float = 0.0
+    rejects_path: str | None = None
+    resumed_at: int = 0
+
+    @property
+    def read(self) -> int:
+        return self.rows + self.rejected
 
     @property
     def flag_rate(self) -> float:
@@ -38,16 +58,22 @@ class Summary:
 
     @property
     def rows_per_second(self) -> float:
-        return self.rows / self.seconds if self.seconds > 0 else 0.0
+        return (self.rows - self.resumed_at) / self.seconds if self.seconds > 0 else 0.0
 
     def line(self) -> str:
-        return (f"{self.rows} rows scored, {self.flagged} flagged ({100 * self.flag_rate:.1f}%) "
-                f"at threshold {self.threshold:.3f}, {self.empty} empty, "
-                f"{self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)")
+        text = (f"read {self.read} = scored {self.rows} + rejected {self.rejected}; "
+                f"{self.flagged} flagged ({100 * self.flag_rate:.1f}%) at threshold {self.threshold:.3f}; "
+                f"{self.empty} empty; {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)")
+        if self.resumed_at:
+            text += f"; resumed after {self.resumed_at} rows"
+        if self.rejected:
+            text += f"; rejects in {self.rejects_path}"
+        return text
 
 
-def score_frame(model: Model, texts, ids, threshold: float, categories: bool = False) -> pd.DataFrame:
-    """The output rows for one chunk: id, score, flag, [category scores], reasons."""
+def score_frame(model: Model, texts, ids, threshold: float, categories: bool = False,
+                notes=None) -> pd.DataFrame:
+    """The output rows for one chunk: id, score, flag, [category scores], reasons, note."""
     scored = model.score_table(texts, categories=categories)
     out = pd.DataFrame({"id": ids, "score": np.round(scored["score"].to_numpy(), 6),
                         "flag": scored["score"].to_numpy() >= threshold})
@@ -55,24 +81,40 @@ def score_frame(model: Model, texts, ids, threshold: float, categories: bool = F
         if c not in ("score", "reasons"):
             out[c] = np.round(scored[c].to_numpy(), 6)
     out["reasons"] = scored["reasons"].to_numpy()
+    out["note"] = notes if notes is not None else ""
     return out
 
 
+def default_rejects_path(out_path: str | Path) -> str:
+    """``OUT.rejects.csv`` beside the output (``rejects.csv`` when writing to standard output)."""
+    return "rejects.csv" if str(out_path) == STDIO else f"{out_path}.rejects.csv"
+
+
+def checkpoint_path(out_path: str | Path) -> Path:
+    return Path(f"{out_path}.checkpoint.json")
+
+
 def _chunks(input_path, text_col: str, id_col: str | None, keep: list[str], chunk_rows: int):
-    """(texts, ids, kept columns) per chunk of the input, ids defaulting to row numbers."""
-    done = 0
-    for chunk in iter_table(input_path, chunksize=chunk_rows):
-        if chunk.shape[1] == 0 and len(chunk) == 0:
+    """(texts, ids, kept columns, notes, rejects) per chunk of the input; ids default to line numbers."""
+    for chunk in iter_records(input_path, chunk_rows=chunk_rows):
+        frame = chunk.frame
+        if frame.shape[1] == 0 and len(frame) == 0 and not chunk.rejects:
             return
-        require_columns(chunk, [text_col] + ([id_col] if id_col else []) + keep, input_path)
+        if frame.shape[1] or len(frame):
+            require_columns(frame, [text_col] + ([id_col] if id_col else []) + keep, input_path)
+        if len(frame) == 0:
+            yield [], np.array([], dtype=object), frame.reindex(columns=keep), [], chunk.rejects
+            continue
         if id_col:
-            ids = chunk[id_col].to_numpy()
-        elif "id" in chunk.columns:
-            ids = chunk["id"].to_numpy()
+            ids = frame[id_col].to_numpy()
+        elif "id" in frame.columns:
+            ids = frame["id"].to_numpy()
         else:
-            ids = np.arange(done + 1, done + len(chunk) + 1)
-        done += len(chunk)
-        yield as_texts(chunk[text_col]), ids, chunk[keep].reset_index(drop=True)
+            ids = np.asarray(chunk.lines)
+        texts = as_texts(frame[text_col])
+        notes = ["; ".join(n for n, on in ((NOTE_REPLACED, bad), (NOTE_CUT, len(t) > MAX_TEXT_CHARS)) if on)
+                 for t, bad in zip(texts, chunk.replaced)]
+        yield texts, ids, frame[keep].reset_index(drop=True), notes, chunk.rejects
 
 
 # The model of a worker process, set once by the pool's initializer so it is not
@@ -85,23 +127,25 @@ def _init_worker(model: Model) -> None:
     _worker_model = model
 
 
-def _work(args) -> pd.DataFrame:
-    texts, ids, kept, threshold, categories = args
-    return _finish(score_frame(_worker_model, texts, ids, threshold, categories), kept, texts)
-
-
-def _finish(out: pd.DataFrame, kept: pd.DataFrame, texts) -> pd.DataFrame:
+def _run(model: Model, task) -> tuple[pd.DataFrame, list[Reject], int]:
+    """Score one chunk: its output rows, its rejects and how many of its texts were empty."""
+    texts, ids, kept, notes, rejects, threshold, categories = task
+    out = score_frame(model, texts, ids, threshold, categories, notes)
     for c in kept.columns:
         if c not in out.columns:
             out[c] = kept[c].to_numpy()
-    return out
+    return out, rejects, sum(1 for t in texts if not t.strip())
+
+
+def _work(task):
+    return _run(_worker_model, task)
 
 
 def _ordered_map(model: Model, tasks, jobs: int):
     """Score tasks on ``jobs`` processes, yielding results in task order, at most 2×jobs in flight."""
     if jobs <= 1:
-        for texts, ids, kept, threshold, categories in tasks:
-            yield _finish(score_frame(model, texts, ids, threshold, categories), kept, texts)
+        for task in tasks:
+            yield _run(model, task)
         return
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
@@ -123,18 +167,33 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+def _input_identity(input_path) -> dict:
+    st = Path(input_path).stat()
+    return {"input": str(Path(input_path).resolve()), "input_size": st.st_size, "input_mtime_ns": st.st_mtime_ns}
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, path)
+
+
 def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-", *, text_col: str = "text",
                id_col: str | None = None, threshold: float | None = None, chunk_rows: int = CHUNK_ROWS,
                keep: list[str] | None = None, categories: bool = False, jobs: int | None = None,
+               rejects_path: str | Path | None = None, resume: bool = False,
                progress: Callable[[int], None] | None = None) -> Summary:
-    """Score every row of ``input_path`` and write id, score, flag, reasons to ``out_path``.
+    """Score every row of ``input_path``; write id, score, flag, reasons, note to ``out_path``.
 
     Rows come out in input order, whatever ``jobs`` (default: every core). The id is
-    ``id_col`` (default: an ``id`` column if the input has one), else the 1-based row
+    ``id_col`` (default: an ``id`` column if the input has one), else the input line
     number. ``keep`` names input columns to carry into the output (e.g. ``text``);
-    ``categories`` adds a score per category. ``progress`` is called with the
-    number of rows done after each chunk.
+    ``categories`` adds a score per category. Unreadable records go to
+    ``rejects_path`` (default ``OUT.rejects.csv``, written only when there are any).
+    ``resume`` continues a killed run from its checkpoint. ``progress`` is called
+    with the number of rows done after each chunk.
     """
+    threshold_option = threshold
     threshold = model.threshold if threshold is None else float(threshold)
     if not 0.0 <= threshold <= 1.0:
         raise ModerationError(f"threshold must be between 0 and 1, got {threshold}")
@@ -143,24 +202,76 @@ def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-",
     jobs = default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise ModerationError("--jobs must be at least 1")
+    if chunk_rows < 1:
+        raise ModerationError("--chunk-rows must be at least 1")
     keep = list(keep or [])
-    summary = Summary(threshold=threshold)
+    table_format(input_path)
+    if str(input_path) != STDIO:
+        require_file(input_path)
+    rejects_path = str(rejects_path or default_rejects_path(out_path))
+    resumable = (str(out_path) != STDIO and str(input_path) != STDIO and not str(out_path).lower().endswith(".gz")
+                 and table_format(out_path) != "parquet")
+    if resume and not resumable:
+        raise ModerationError("--resume needs an input file and a CSV, TSV or JSONL output file (not gzipped)")
+    checkpoint = checkpoint_path(out_path)
+    identity = {**(_input_identity(input_path) if resumable else {}),
+                "model_sha256": model.card.get("file", {}).get("sha256"),
+                "options": {"text_col": text_col, "id_col": id_col, "threshold": threshold_option, "chunk_rows": chunk_rows,
+                            "keep": keep, "categories": categories, "rejects": rejects_path}}
+    summary = Summary(threshold=threshold, rejects_path=rejects_path)
+    state = None
+    if resume and checkpoint.exists():
+        state = json.loads(checkpoint.read_text())
+        changed = [k for k in identity if state.get(k) != identity[k]]
+        if changed:
+            raise ModerationError(f"cannot resume: the {', '.join(changed)} changed since the checkpoint "
+                                  f"{checkpoint}; start again without --resume")
+        for k in ("rows", "rejected", "flagged", "empty"):
+            setattr(summary, k, state[k])
+        summary.resumed_at = state["rows"]
+    skip = state["chunks"] if state else 0
     start = time.perf_counter()
 
     def tasks():
-        for texts, ids, kept in _chunks(input_path, text_col, id_col, keep, chunk_rows):
-            summary.empty += sum(1 for t in texts if not t.strip())
-            yield texts, ids, kept, threshold, categories
+        for i, (texts, ids, kept, notes, rejects) in enumerate(_chunks(input_path, text_col, id_col, keep,
+                                                                        chunk_rows)):
+            if i < skip:
+                continue
+            yield texts, ids, kept, notes, rejects, threshold, categories
 
-    with TableWriter(out_path) as writer:
-        for out in _ordered_map(model, tasks(), jobs):
-            writer.write(out)
-            summary.rows += len(out)
-            summary.flagged += int(out["flag"].sum())
-            if progress:
-                progress(summary.rows)
-        if writer.rows == 0:
-            empty = score_frame(model, [], np.array([], dtype=object), threshold, categories)
-            writer.write(_finish(empty, pd.DataFrame({c: pd.Series(dtype=object) for c in keep}), []))
+    try:
+        with TableWriter(out_path, resumable=resumable,
+                         resume_at=state["out_bytes"] if state else None) as writer, \
+                TableWriter(rejects_path, resumable=resumable,
+                            resume_at=state["rejects_bytes"] if state else None) as reject_writer:
+            chunks = skip
+            for out, rejects, empty in _ordered_map(model, tasks(), jobs):
+                writer.write(out)
+                if rejects:
+                    reject_writer.write(pd.DataFrame([(r.line, r.reason, r.raw) for r in rejects],
+                                                     columns=REJECT_COLUMNS))
+                chunks += 1
+                summary.rows += len(out)
+                summary.rejected += len(rejects)
+                summary.flagged += int(out["flag"].sum())
+                summary.empty += empty
+                if resumable:
+                    _write_json_atomically(checkpoint, {**identity, "chunks": chunks, "rows": summary.rows,
+                                                        "rejected": summary.rejected, "flagged": summary.flagged,
+                                                        "empty": summary.empty, "out_bytes": writer.sync(),
+                                                        "rejects_bytes": reject_writer.sync()})
+                if progress:
+                    progress(summary.rows)
+            if chunks == 0:  # an empty input still gets a header (or a Parquet schema)
+                empty_out = score_frame(model, [], np.array([], dtype=object), threshold, categories)
+                for c in keep:
+                    empty_out[c] = pd.Series(dtype=object)
+                writer.write(empty_out)
+    except Exception:  # an error is not an interruption: nothing is left to resume
+        checkpoint.unlink(missing_ok=True)
+        raise
+    if summary.rejected == 0:
+        Path(rejects_path).unlink(missing_ok=True)
+    checkpoint.unlink(missing_ok=True)
     summary.seconds = time.perf_counter() - start
     return summary

@@ -90,6 +90,9 @@ def score(
     jobs: Optional[int] = typer.Option(None, help="Processes to score with [default: every core]."),
     keep: Optional[str] = typer.Option(None, help="Input columns to carry into the output, comma-separated (e.g. text,article_id)."),
     categories: bool = typer.Option(False, "--categories", help="Add a score per category (insult, identity_attack, obscene, threat)."),
+    rejects: Optional[str] = typer.Option(None, help="Where unreadable rows go, with line, reason and raw content [default: OUT.rejects.csv]."),
+    strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any row was rejected."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed run from its last completed chunk."),
     queue: bool = typer.Option(False, "--queue", help="Also load the flagged rows into the review queue (needs --out FILE)."),
     db: Optional[str] = typer.Option(None, help="With --queue: the queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."),
 ):
@@ -97,15 +100,14 @@ def score(
     from .batch import score_file
 
     m = _load(model)
-    if chunk_rows < 1:
-        raise ModerationError("--chunk-rows must be at least 1")
     kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
     if queue:
         if out == "-":
             raise ModerationError("--queue needs --out FILE (the scored table is loaded from it)")
         kept = [text_col] + [c for c in kept if c != text_col]
     options = dict(text_col=text_col, id_col=id_col, threshold=threshold, chunk_rows=chunk_rows, jobs=jobs,
-                   keep=kept, categories=categories or (queue and bool(m.categories)))
+                   keep=kept, categories=categories or (queue and bool(m.categories)), rejects_path=rejects,
+                   resume=resume)
     if sys.stderr.isatty():
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -120,6 +122,8 @@ def score(
         from .queue.cli import load_scored
 
         typer.echo(load_scored(out, db=db, model=m, text_col=text_col), err=True)
+    if strict and summary.rejected:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -145,6 +149,23 @@ def evaluate(
         typer.echo(f"at threshold {metrics['threshold']:.3f}: precision {metrics['precision']:.3f}  "
                    f"recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  flag rate {metrics['flag_rate']:.3f}")
         _echo_table(table)
+
+
+model_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                        help="Inspect model directories.")
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("verify")
+@user_errors
+def model_verify(directory: Optional[Path] = typer.Argument(None, help="Model directory [default: the shipped default model].")):
+    """Check that a model's joblib file matches its card (nothing is unpickled)."""
+    from .model import default_model_path, verify_model
+
+    card = verify_model(directory)
+    versions = card.get("versions", {})
+    typer.echo(f"OK {directory or default_model_path()}: sha256 {card['file']['sha256']}, "
+               f"written with scikit-learn {versions.get('scikit-learn', '?')}, threshold {card.get('threshold', 0):.4f}")
 
 
 def main() -> None:

@@ -30,13 +30,16 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 from .errors import ModerationError
 from .normalize import TextNormalizer, normalize, normalize_with_offsets
 
-__all__ = ["Model", "Span", "build_pipeline", "load_model", "DEFAULT_MODEL"]
+__all__ = ["Model", "Span", "build_pipeline", "load_model", "verify_model", "DEFAULT_MODEL", "MAX_TEXT_CHARS"]
 
 MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 CARD_MD_FILE = "MODEL_CARD.md"
 DEFAULT_MODEL = "default"
 WORD_TOKEN = r"(?u)\b\w\w+\b"
+# Longer texts are scored and explained on their first MAX_TEXT_CHARS characters:
+# enough for any comment, and it bounds the time and memory one hostile row can take.
+MAX_TEXT_CHARS = 100_000
 _WORD_TOKEN = re.compile(WORD_TOKEN)
 
 
@@ -141,7 +144,7 @@ class Model:
         most, led by the top category (``insult: idiot; moron``) when the model has
         categories. Empty or missing text scores 0 with no reasons.
         """
-        texts = as_texts(texts)
+        texts = [t[:MAX_TEXT_CHARS] for t in as_texts(texts)]
         if categories and not self.categories:
             raise ModerationError("this model has no categories (train it on data with category labels)")
         normalized = [normalize(t) for t in texts]
@@ -216,7 +219,7 @@ class Model:
         """
         if not isinstance(text, str) or not text.strip():
             return []
-        normalized, offsets = normalize_with_offsets(text)
+        normalized, offsets = normalize_with_offsets(text[:MAX_TEXT_CHARS])
         if not normalized:
             return []
         char_weight = self._char_contributions(normalized)
@@ -357,12 +360,12 @@ def default_model_path() -> Path:
         return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
 
 
-def load_model(path: str | Path | None = None) -> Model:
-    """Load a model directory (the shipped default model when ``path`` is None).
+def verify_model(path: str | Path | None = None) -> dict:
+    """Check a model directory without unpickling anything; its card if the joblib matches it.
 
-    The joblib file's sha256 must match the card's before anything is unpickled:
-    a tampered or truncated file is refused. Pickle-based model files run code
-    when loaded, so load them only from sources you trust.
+    Raises ModerationError when the directory, the card or the joblib file is
+    missing or unreadable, or when the joblib's sha256 differs from the card's
+    (a tampered or truncated file).
     """
     directory = default_model_path() if path is None else Path(path)
     card_path = directory / CARD_FILE
@@ -380,6 +383,18 @@ def load_model(path: str | Path | None = None) -> Model:
     if actual != expected:
         raise ModerationError(f"{model_path} does not match its model card (sha256 {actual[:12]}…, "
                               f"card says {expected[:12]}…): refusing to load a tampered or truncated model")
+    return card
+
+
+def load_model(path: str | Path | None = None) -> Model:
+    """Load a model directory (the shipped default model when ``path`` is None).
+
+    The joblib file's sha256 must match the card's before anything is unpickled:
+    a tampered or truncated file is refused. Pickle-based model files run code
+    when loaded, so load them only from sources you trust.
+    """
+    directory = default_model_path() if path is None else Path(path)
+    card = verify_model(directory)
     written_with = card.get("versions", {}).get("scikit-learn")
     if written_with and written_with != sklearn.__version__:
         warnings.warn(f"model {directory} was written with scikit-learn {written_with}, "
@@ -387,6 +402,6 @@ def load_model(path: str | Path | None = None) -> Model:
                       UserWarning, stacklevel=2)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
-        payload = joblib.load(model_path)
+        payload = joblib.load(directory / MODEL_FILE)
     return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card,
                  categories=payload.get("categories", {}))

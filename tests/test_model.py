@@ -121,3 +121,32 @@ def test_loading_does_not_warn_for_same_version(small_model_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         moderation.load_model(small_model_dir)
+
+
+def test_model_verify_command(small_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from moderation.cli import app
+
+    path = small_model.save(tmp_path / "m")
+    result = CliRunner().invoke(app, ["model", "verify", str(path)])
+    assert result.exit_code == 0
+    assert result.stdout.startswith(f"OK {path}: sha256 {small_model.card['file']['sha256']}, written with scikit-learn ")
+    with open(path / "model.joblib", "ab") as f:
+        f.write(b"x")
+    result = CliRunner().invoke(app, ["model", "verify", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"Error: {path / 'model.joblib'} does not match its model card")
+
+
+def test_tampered_pickle_is_never_unpickled(small_model, tmp_path, monkeypatch):
+    """A replaced joblib that would run code is refused before joblib.load is called."""
+    import joblib
+
+    path = small_model.save(tmp_path / "m")
+    (path / "model.joblib").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
+    called = []
+    monkeypatch.setattr(joblib, "load", lambda *a, **k: called.append(a))
+    with pytest.raises(ModerationError, match="does not match its model card"):
+        moderation.load_model(path)
+    assert called == []

@@ -1,0 +1,105 @@
+"""Crash safety: a killed run leaves no finished-looking output, and --resume completes it exactly."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from moderation.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def dump(tmp_path):
+    path = tmp_path / "dump.csv"
+    texts = [f"comment {i}: you are a moron" if i % 5 == 0 else f"comment {i} about the city budget and roads"
+             for i in range(40_000)]
+    pd.DataFrame({"id": range(40_000), "text": texts}).to_csv(path, index=False)
+    return path
+
+
+def command(model_dir, dump, out, *extra):
+    return [sys.executable, "-m", "moderation", "score", str(dump), "--model", str(model_dir), "--out", str(out),
+            "--chunk-rows", "500", "--jobs", "1", *extra]
+
+
+def test_sigkill_then_resume_matches_an_uninterrupted_run(small_model_dir, dump, tmp_path):
+    reference = tmp_path / "reference.csv"
+    subprocess.run(command(small_model_dir, dump, reference), check=True, capture_output=True)
+
+    out = tmp_path / "out.csv"
+    checkpoint = tmp_path / "out.csv.checkpoint.json"
+    proc = subprocess.Popen(command(small_model_dir, dump, out), stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if checkpoint.exists() and json.loads(checkpoint.read_text())["chunks"] >= 5:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    state = json.loads(checkpoint.read_text())
+    assert 5 <= state["chunks"] < 80, "the run finished before it could be killed"
+    assert not out.exists(), "a killed run must not leave a finished-looking output"
+    assert (tmp_path / ".out.csv.part").exists()
+
+    resumed = subprocess.run(command(small_model_dir, dump, out, "--resume"), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed after" in resumed.stderr
+    assert resumed.stderr.startswith("read 40000 = scored 40000 + rejected 0;")
+    assert out.read_bytes() == reference.read_bytes()
+    assert not checkpoint.exists()
+    assert not (tmp_path / ".out.csv.part").exists()
+
+
+def _interrupted(model_dir, dump, out):
+    """A checkpoint as a killed run leaves it: take a finished run's checkpoint from a run we stop early."""
+    proc = subprocess.Popen(command(model_dir, dump, out), stderr=subprocess.DEVNULL)
+    checkpoint = out.with_name(out.name + ".checkpoint.json")
+    deadline = time.time() + 120
+    while time.time() < deadline and not checkpoint.exists():
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert checkpoint.exists()
+
+
+def test_resume_refuses_a_changed_input(small_model_dir, dump, tmp_path):
+    out = tmp_path / "out.csv"
+    _interrupted(small_model_dir, dump, out)
+    with open(dump, "a") as f:
+        f.write("99999,one more row\n")
+    result = runner.invoke(app, command(small_model_dir, dump, out, "--resume")[3:])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot resume: the input_size, input_mtime_ns changed since the checkpoint")
+
+
+def test_resume_refuses_another_model(small_model_dir, sample_labelled, dump, tmp_path):
+    import moderation
+
+    out = tmp_path / "out.csv"
+    _interrupted(small_model_dir, dump, out)
+    other = moderation.train(sample_labelled["text"], sample_labelled["label"], C=1.0).save(tmp_path / "other")
+    result = runner.invoke(app, command(other, dump, out, "--resume")[3:])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Error: cannot resume: the model_sha256 changed since the checkpoint")
+
+
+def test_resume_needs_a_resumable_output(small_model_dir, dump, tmp_path):
+    result = runner.invoke(app, command(small_model_dir, dump, tmp_path / "out.parquet", "--resume")[3:])
+    assert result.exit_code == 2
+    assert result.stderr == ("Error: --resume needs an input file and a CSV, TSV or JSONL output file "
+                             "(not gzipped)\n")
+
+
+def test_resume_without_checkpoint_starts_afresh(small_model_dir, dump, tmp_path):
+    out = tmp_path / "out.csv"
+    result = runner.invoke(app, command(small_model_dir, dump, out, "--resume")[3:])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(out)) == 40_000

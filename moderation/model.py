@@ -23,11 +23,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import sklearn
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .errors import ModerationError
+from .features import HashedTfidf
 from .normalize import TextNormalizer, normalize, normalize_with_offsets
 
 __all__ = ["Model", "Span", "build_pipeline", "load_model", "verify_model", "DEFAULT_MODEL", "MAX_TEXT_CHARS"]
@@ -36,11 +36,9 @@ MODEL_FILE = "model.joblib"
 CARD_FILE = "card.json"
 CARD_MD_FILE = "MODEL_CARD.md"
 DEFAULT_MODEL = "default"
-WORD_TOKEN = r"(?u)\b\w\w+\b"
 # Longer texts are scored and explained on their first MAX_TEXT_CHARS characters:
 # enough for any comment, and it bounds the time and memory one hostile row can take.
 MAX_TEXT_CHARS = 100_000
-_WORD_TOKEN = re.compile(WORD_TOKEN)
 
 
 class Span(NamedTuple):
@@ -53,15 +51,16 @@ class Span(NamedTuple):
 
 
 def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), min_df: int = 2,
-                   max_word_features: int | None = 200_000, max_char_features: int | None = 300_000,
+                   word_features: int = 2 ** 19, char_features: int = 2 ** 20,
                    class_weight: str | None = "balanced") -> Pipeline:
-    """An unfitted Pipeline: ``normalize`` → ``features`` (``words`` + ``chars``) → ``classifier``."""
-    words = TfidfVectorizer(analyzer="word", token_pattern=WORD_TOKEN, lowercase=False,
-                            ngram_range=word_ngrams, min_df=min_df, max_features=max_word_features,
-                            sublinear_tf=True, dtype=np.float32)
-    chars = TfidfVectorizer(analyzer="char_wb", lowercase=False, ngram_range=char_ngrams,
-                            min_df=min_df, max_features=max_char_features,
-                            sublinear_tf=True, dtype=np.float32)
+    """An unfitted Pipeline: ``normalize`` → ``features`` (``words`` + ``chars``) → ``classifier``.
+
+    The features are TF-IDF over hashed word n-grams and character n-grams within
+    words (``HashedTfidf``): vectorised, so scoring is fast, and stateless apart from
+    the idf weights, so the model file stays small.
+    """
+    words = HashedTfidf(analyzer="word", ngram_range=word_ngrams, n_features=word_features, min_df=min_df)
+    chars = HashedTfidf(analyzer="char_wb", ngram_range=char_ngrams, n_features=char_features, min_df=min_df)
     return Pipeline([
         ("normalize", TextNormalizer()),
         ("features", FeatureUnion([("words", words), ("chars", chars)])),
@@ -109,14 +108,16 @@ class Model:
         clf = self.pipeline.named_steps["classifier"]
         return normalizer, union, clf
 
-    def _features(self, normalized: list[str]):
+    def _features(self, normalized: list[str], occurrences: bool = False):
+        """Per feature block (words, chars): its matrix, and its n-gram occurrences if asked for."""
         _, union, _ = self._steps()
-        blocks = [t.transform(normalized) for _, t in union.transformer_list]
-        return blocks
+        if occurrences:
+            return [t.transform_with_occurrences(normalized) for _, t in union.transformer_list]
+        return [(t.transform(normalized), None) for _, t in union.transformer_list]
 
     def features_matrix(self, texts: Iterable) -> sp.csr_matrix:
         """The feature matrix the classifier sees for ``texts`` (normalised, word + char TF-IDF)."""
-        return sp.hstack(self._features([normalize(t) for t in as_texts(texts)]), format="csr")
+        return sp.hstack([X for X, _ in self._features([normalize(t) for t in as_texts(texts)])], format="csr")
 
     def _proba(self, X) -> np.ndarray:
         clf = self.pipeline.named_steps["classifier"]
@@ -153,13 +154,14 @@ class Model:
         cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self.categories}
         reason_strings = np.full(len(texts), "", dtype=object)
         if present.any():
-            blocks = self._features([n for n, p in zip(normalized, present) if p])
-            X = sp.hstack(blocks, format="csr")
+            kept = [n for n, p in zip(normalized, present) if p]
+            blocks = self._features(kept, occurrences=bool(reasons))
+            X = sp.hstack([b for b, _ in blocks], format="csr")
             table.loc[present, "score"] = self._proba(X)
             for name, clf in self.categories.items():
                 cat_scores[name][present] = clf.predict_proba(X)[:, 1]
             if reasons:
-                top = self._top_terms(blocks[0], reasons)
+                top = self._top_terms(kept, *blocks[0], reasons)
                 if self.categories:
                     names = list(self.categories)
                     stacked = np.column_stack([cat_scores[n][present] for n in names])
@@ -172,35 +174,25 @@ class Model:
         table["reasons"] = reason_strings
         return table
 
-    def _word_weights(self) -> np.ndarray:
-        _, union, clf = self._steps()
-        n_words = len(union.transformer_list[0][1].vocabulary_)
-        return np.ravel(clf.coef_)[:n_words]
-
-    def _top_terms(self, Xw: sp.csr_matrix, k: int) -> list[str]:
-        """The ``k`` word features with the largest positive contribution, per row."""
-        _, union, _ = self._steps()
-        names = self._word_names()
-        contrib = Xw.multiply(self._word_weights()).tocsr()
-        out = []
-        indptr, indices, data = contrib.indptr, contrib.indices, contrib.data
-        for row in range(contrib.shape[0]):
-            lo, hi = indptr[row], indptr[row + 1]
-            if lo == hi:
-                out.append("")
-                continue
-            d = data[lo:hi]
-            order = np.argsort(-d)[:k]
-            out.append("; ".join(names[indices[lo + j]] for j in order if d[j] > 0))
-        return out
-
-    def _word_names(self) -> np.ndarray:
-        names = getattr(self, "_names_cache", None)
-        if names is None:
-            _, union, _ = self._steps()
-            names = union.transformer_list[0][1].get_feature_names_out()
-            object.__setattr__(self, "_names_cache", names)
-        return names
+    def _top_terms(self, normalized: list[str], Xw: sp.csr_matrix, occ, k: int) -> list[str]:
+        """Per text, the ``k`` word n-grams with the largest positive contribution (coefficient × TF-IDF)."""
+        coef = np.ravel(self.pipeline.named_steps["classifier"].coef_)[:Xw.shape[1]]
+        contrib = Xw.data * coef[Xw.indices]
+        rows = np.repeat(np.arange(Xw.shape[0]), np.diff(Xw.indptr))
+        positive = contrib > 0
+        rows, cols, contrib = rows[positive], Xw.indices[positive], contrib[positive]
+        order = np.lexsort((-contrib, rows))
+        rows, cols = rows[order], cols[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
+        rows, cols = rows[rank < k], cols[rank < k]
+        # the first occurrence of each (text, column) gives the phrase to show
+        keys = occ.doc.astype(np.int64) * Xw.shape[1] + occ.col
+        unique, first = np.unique(keys, return_index=True)
+        at = first[np.searchsorted(unique, rows.astype(np.int64) * Xw.shape[1] + cols)]
+        out: list[list[str]] = [[] for _ in normalized]
+        for row, s, e in zip(rows.tolist(), occ.start[at].tolist(), occ.end[at].tolist()):
+            out[row].append(normalized[row][s:e])
+        return ["; ".join(terms) for terms in out]
 
     def flag(self, texts: Iterable, threshold: float | None = None) -> np.ndarray:
         """Boolean array: score ≥ threshold (the model's own unless given)."""
@@ -208,7 +200,7 @@ class Model:
         return self.score(texts) >= t
 
     # -- explanation -------------------------------------------------------
-    def explain(self, text: str, min_weight: float = 0.25) -> list[Span]:
+    def explain(self, text: str, min_weight: float = 0.7) -> list[Span]:
         """Spans of ``text`` (character offsets into the original) that pushed the score up.
 
         Each word and character n-gram's contribution (coefficient × TF-IDF value)
@@ -240,37 +232,36 @@ class Model:
             if s == e:
                 continue
             start, end = offsets[s], _original_end(text, offsets[e - 1])
-            if spans and _only_space_between(text, spans[-1][1], start):
-                spans[-1][1] = end
+            # merge with the previous span when they touch, overlap (one original character
+            # can expand to several words) or only white space lies between them
+            if spans and (start <= spans[-1][1] or _only_space_between(text, spans[-1][1], start)):
+                spans[-1][1] = max(spans[-1][1], end)
                 spans[-1][2] += w
             else:
                 spans.append([start, end, w])
         return [Span(s, e, text[s:e], round(w, 4)) for s, e, w in spans]
 
     def _char_contributions(self, normalized: str) -> np.ndarray:
-        """Per character of the normalised text, the summed contribution of the n-grams covering it."""
-        _, union, clf = self._steps()
-        coef = np.ravel(clf.coef_)
-        weight = np.zeros(len(normalized), dtype=np.float64)
+        """Per character of the normalised text, the summed contribution of the n-grams covering it.
+
+        An n-gram's contribution (coefficient × its TF-IDF value) is shared by its
+        occurrences and spread evenly over the characters each covers.
+        """
+        coef = np.ravel(self.pipeline.named_steps["classifier"].coef_)
+        weight = np.zeros(len(normalized) + 1, dtype=np.float64)
         offset = 0
-        for name, vectorizer in union.transformer_list:
-            x = vectorizer.transform([normalized]).tocsr()
-            vocab = vectorizer.vocabulary_
-            values = dict(zip(x.indices, x.data))
-            occurrences = list(_ngram_positions(vectorizer, normalized))
-            counts: dict[int, int] = {}
-            for gram, _, _ in occurrences:
-                j = vocab.get(gram)
-                if j is not None:
-                    counts[j] = counts.get(j, 0) + 1
-            for gram, s, e in occurrences:
-                j = vocab.get(gram)
-                if j is None or j not in values:
-                    continue
-                c = coef[offset + j] * values[j] / counts[j]
-                weight[s:e] += c / (e - s)
-            offset += len(vocab)
-        return weight
+        for X, occ in self._features([normalized], occurrences=True):
+            x = X.toarray().ravel()
+            counts = np.bincount(occ.col, minlength=X.shape[1])
+            share = coef[offset + occ.col] * x[occ.col] / np.maximum(counts[occ.col], 1)
+            length = occ.end - occ.start
+            keep = length > 0
+            per_char = share[keep] / length[keep]
+            # add per_char over [start, end) with a difference array
+            np.add.at(weight, occ.start[keep], per_char)
+            np.add.at(weight, occ.end[keep], -per_char)
+            offset += X.shape[1]
+        return np.cumsum(weight)[:-1]
 
     # -- persistence -------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -293,29 +284,6 @@ class Model:
         (path / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
         (path / CARD_MD_FILE).write_text(render_model_card(card))
         return path
-
-
-def _ngram_positions(vectorizer: TfidfVectorizer, text: str):
-    """Yield (ngram, start, end) for each n-gram the vectorizer extracts from ``text``."""
-    lo, hi = vectorizer.ngram_range
-    if vectorizer.analyzer == "word":
-        tokens = [(m.group(0), m.start(), m.end()) for m in _WORD_TOKEN.finditer(text)]
-        for n in range(lo, hi + 1):
-            for i in range(len(tokens) - n + 1):
-                gram = " ".join(t[0] for t in tokens[i:i + n])
-                yield gram, tokens[i][1], tokens[i + n - 1][2]
-    else:  # char_wb: each white-space separated word padded with one space either side
-        for m in re.finditer(r"\S+", text):
-            word, ws = m.group(0), m.start()
-            padded = f" {word} "
-            for n in range(lo, hi + 1):
-                if n > len(padded):
-                    break
-                for i in range(len(padded) - n + 1):
-                    s = max(ws + i - 1, ws)
-                    e = min(ws + i - 1 + n, ws + len(word))
-                    if e > s:
-                        yield padded[i:i + n], s, e
 
 
 def _original_end(text: str, last: int) -> int:

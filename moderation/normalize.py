@@ -87,6 +87,7 @@ _WORD = re.compile(r"(?<![a-z0-9@$!*#%|+_])[a-z@$!*#%|+_]*[0-9@$!*#%|+_][a-z0-9@
 _NOT_LEET = re.compile(r"^(?:\d+(?:st|nd|rd|th|s|k|m|b|x|am|pm|kg|km|cm|mm|gb|mb|px|yo|ish)|[a-z]+\d{2,}|#\w+)$")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 _SPACES = re.compile(r"\s+")
+_SPACE_RUNS = re.compile(r"\s{2,}|[^\S ]")  # several white-space characters, or one that is not a space
 
 
 @lru_cache(maxsize=65536)
@@ -126,12 +127,14 @@ def _fold(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
 def _join_spaced(m: re.Match) -> tuple[str, list[int]]:
     run = m.group(0)
     kept = [i for i, c in enumerate(run) if i % 2 == 0]
-    # "a m o r o n", "i h a t e": the English one-letter words stay words of their own
-    if run[0] in "ai" and run[1] == " " and len(kept) > 3:
+    # "a m o r o n": the English one-letter words "a" and "i" stay words of their own
+    # when what follows is a word we know and the whole run is not ("i d i o t" is)
+    joined, offsets = _join_spaced_letters(run)
+    if run[0] in "ai" and run[1] == " " and len(kept) > 3 and joined not in _LEXICON_SET:
         rest, rest_offsets = _join_spaced_letters(run[2:])
-        if rest != run[2:]:
+        if rest in _LEXICON_SET or rest.rstrip("s") in _LEXICON_SET:
             return run[:2] + rest, [0, 1] + [2 + r for r in rest_offsets]
-    return _join_spaced_letters(run)
+    return joined, offsets
 
 
 def _join_spaced_letters(run: str) -> tuple[str, list[int]]:
@@ -224,6 +227,7 @@ def _normalize(text: str, offsets: list[int] | None) -> tuple[str, list[int] | N
     text, offsets = _fold(text, offsets)
     if "http" in text or "www." in text:
         text, offsets = _sub(_URL, _url, text, offsets)
+    text, offsets = _sub(_SPACE_RUNS, lambda m: (" ", [0]), text, offsets)
     text, offsets = _sub(_SPACED, _join_spaced, text, offsets)
     text, offsets = _sub(_WORD, _decode_word, text, offsets)
     text, offsets = _sub(_STRETCH, _squeeze, text, offsets)

@@ -591,7 +591,7 @@ class Store:
         if action not in ACTIONS:
             raise ModerationError(f"unknown action {action!r} (use {', '.join(ACTIONS)})")
         reason = reason or None
-        if reason is not None and reason not in REASONS:
+        if reason is not None and (not isinstance(reason, str) or reason not in REASONS):  # a JSON list is unhashable
             raise ModerationError(f"unknown reason {reason!r} (use {', '.join(REASONS)})")
         m = self._require_moderator(moderator)
         now = _now()

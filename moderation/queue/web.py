@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -31,6 +32,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
+from sqlalchemy.exc import DataError
 
 from ..errors import ModerationError
 from .store import ACTIONS, REASONS, ClaimConflict, Store, open_store
@@ -79,6 +81,9 @@ def highlight(text: str, spans: list[dict] | None) -> Markup:
     return Markup("").join(parts)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
@@ -105,7 +110,8 @@ class _Signer:
         if not cookie or "." not in cookie:
             return None
         body, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, self._mac(body)):
+        # bytes, not str: compare_digest raises TypeError on non-ASCII str (a hostile cookie)
+        if not hmac.compare_digest(mac.encode("utf-8", "replace"), self._mac(body).encode()):
             return None
         try:
             data = json.loads(_unb64(body))
@@ -119,7 +125,8 @@ class _Signer:
         return self._mac(f"csrf:{purpose}:{nonce}")
 
     def check_csrf(self, token: str | None, nonce: str | None, purpose: str = "session") -> bool:
-        return bool(token and nonce) and hmac.compare_digest(str(token), self.csrf(nonce, purpose))
+        return bool(token and nonce) and hmac.compare_digest(str(token).encode("utf-8", "replace"),
+                                                             self.csrf(nonce, purpose).encode())
 
 
 def _safe_next(value: str | None) -> str:
@@ -159,6 +166,13 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
         return response
+
+    @app.exception_handler(DataError)
+    async def bad_data(request: Request, exc: DataError):
+        # values the database refuses (PostgreSQL: a NUL character in a text parameter) are the request's fault
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": "the database refused a value in the request"}, status_code=400)
+        return _error_page(request, 400, "The request contains characters that cannot be stored.")
 
     # -- auth helpers ---------------------------------------------------------
     def session_user(request: Request) -> tuple[dict | None, str | None]:
@@ -235,13 +249,19 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
         now = time.time()
         with failures_lock:
             recent = [t for t in failures.get(name, []) if now - t < FAILURE_WINDOW]
-            failures[name] = recent
+            if recent:
+                failures[name] = recent
+            else:  # no entry for names without recent failures: attacker-chosen names must not pile up
+                failures.pop(name, None)
         if len(recent) >= MAX_FAILURES:
             return RedirectResponse("/login?error=2", status_code=303)
         user = store.authenticate(name, password)
         if user is None:
             with failures_lock:
                 failures.setdefault(name, []).append(now)
+                if len(failures) > 10_000:  # forget names whose failures are all outside the window
+                    for stale in [n for n, ts in failures.items() if now - ts[-1] >= FAILURE_WINDOW]:
+                        del failures[stale]
             return RedirectResponse("/login?error=1", status_code=303)
         with failures_lock:
             failures.pop(name, None)
@@ -392,9 +412,13 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
     async def _json(request: Request) -> dict | None:
         try:
             body = await request.json()
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested JSON
             return None
-        return body if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            return None
+        # JSON may escape lone surrogates ("\\ud800"): they cannot be stored or encoded in a response,
+        # so they become U+FFFD (one for one: offsets into the text stay the same)
+        return {k: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in body.items()}
 
     @app.post("/api/decisions")
     async def api_decide(request: Request):

@@ -12,9 +12,11 @@ def test_default_model_is_shipped_and_verified(default_model):
     assert 0.0 < default_model.threshold < 1.0
     assert default_model.card["name"] == "default"
     names = [s["name"] for s in default_model.card["training_data"]["sources"]]
-    assert names == ["toxic_spans", "davidson", "impermium", "toxigen", "olid", "hateval", "stormfront"]
-    for source in default_model.card["training_data"]["sources"]:
+    assert names == ["toxic_spans", "davidson", "impermium", "toxigen", "olid", "hateval", "stormfront",
+                     "identity_augmentation", "threat_augmentation", "slur_augmentation"]
+    for source in default_model.card["training_data"]["sources"][:7]:
         assert source["licence"] and len(source["sha256"]) == 64
+    assert default_model.card["categories"]["names"] == ["insult", "identity_attack", "obscene", "threat"]
 
 
 def test_default_model_directory_is_under_25_mb():
@@ -32,6 +34,15 @@ def test_sample_comments_are_flagged_as_we_labelled_them(default_model):
     flags = default_model.flag(comments["text"])
     wrong = comments.loc[flags != expected["should_flag"].astype(bool).to_numpy(), "text"].tolist()
     assert wrong == []
+
+
+def test_categories_and_top_category_in_reasons(default_model):
+    table = default_model.score(["I will break your neck, you traitor", "you stupid moron"], categories=True)
+    assert list(table.columns) == ["score", "insult", "identity_attack", "obscene", "threat"]
+    assert table["threat"][0] > table["threat"][1]
+    assert table["insult"][1] > table["insult"][0]
+    _, reasons = default_model.score_with_reasons(["you stupid moron"])
+    assert reasons[0].startswith("insult: ")
 
 
 def test_explain_highlights_original_characters(default_model):

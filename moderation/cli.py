@@ -95,12 +95,31 @@ def score(
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run from its last completed chunk."),
     queue: bool = typer.Option(False, "--queue", help="Also load the flagged rows into the review queue (needs --out FILE)."),
     db: Optional[str] = typer.Option(None, help="With --queue: the queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."),
+    engine: str = typer.Option("local", help="local (this machine) or dask (a Dask cluster; INPUT a directory, glob or file, --out a directory of Parquet parts)."),
+    scheduler: Optional[str] = typer.Option(None, help="With --engine dask: address of a running scheduler, e.g. tcp://host:8786."),
+    workers: Optional[int] = typer.Option(None, help="With --engine dask: start a local cluster of N worker processes [default: every core]."),
 ):
     """Score every comment: id, score, flag and reasons, in input order."""
     from .batch import score_file
 
+    if engine not in ("local", "dask"):
+        raise ModerationError(f"--engine must be local or dask, not {engine}")
+    if engine == "local" and (scheduler or workers is not None):
+        raise ModerationError("--scheduler and --workers need --engine dask")
     m = _load(model)
     kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
+    if engine == "dask":
+        from .distributed import score_partitions
+
+        if out == "-" or resume or queue or jobs is not None or rejects:
+            raise ModerationError("--engine dask needs --out DIR and takes no --resume, --queue, --jobs or --rejects")
+        summary = score_partitions(m, input, out, text_col=text_col, id_col=id_col, threshold=threshold, keep=kept,
+                                   categories=categories, scheduler=scheduler, workers=workers,
+                                   chunk_rows=chunk_rows, echo=lambda line: typer.echo(line, err=True))
+        typer.echo(summary.line(), err=True)
+        if strict and summary.rejected:
+            raise typer.Exit(1)
+        return
     if queue:
         if out == "-":
             raise ModerationError("--queue needs --out FILE (the scored table is loaded from it)")

@@ -14,6 +14,7 @@ import re
 import sys
 import warnings
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -108,20 +109,30 @@ class Model:
         clf = self.pipeline.named_steps["classifier"]
         return normalizer, union, clf
 
-    def _features(self, normalized: list[str], occurrences: bool = False):
-        """Per feature block (words, chars): its matrix, and its n-gram occurrences if asked for."""
+    def _features(self, normalized: list[str], occurrences: bool = False, word_occurrences: bool = False):
+        """Per feature block (words, chars): its matrix, and its n-gram occurrences if asked for
+        (``word_occurrences``: for the word block only, which is all the reasons need)."""
         _, union, _ = self._steps()
-        if occurrences:
-            return [t.transform_with_occurrences(normalized) for _, t in union.transformer_list]
-        return [(t.transform(normalized), None) for _, t in union.transformer_list]
+        return [t.transform_with_occurrences(normalized) if occurrences or (word_occurrences and name == "words")
+                else (t.transform(normalized), None) for name, t in union.transformer_list]
 
     def features_matrix(self, texts: Iterable) -> sp.csr_matrix:
         """The feature matrix the classifier sees for ``texts`` (normalised, word + char TF-IDF)."""
         return sp.hstack([X for X, _ in self._features([normalize(t) for t in as_texts(texts)])], format="csr")
 
-    def _proba(self, X) -> np.ndarray:
-        clf = self.pipeline.named_steps["classifier"]
-        return clf.predict_proba(X)[:, 1]
+    @cached_property
+    def _stacked(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coefficients (one column per classifier: main, then categories) and intercepts."""
+        classifiers = [self.pipeline.named_steps["classifier"], *self.categories.values()]
+        coef = np.column_stack([np.ravel(c.coef_) for c in classifiers])
+        intercept = np.array([float(np.ravel(c.intercept_)[0]) for c in classifiers])
+        return coef, intercept
+
+    def _probabilities(self, X) -> np.ndarray:
+        """P(positive) of the main classifier (column 0) and of each category classifier, in order."""
+        coef, intercept = self._stacked
+        logits = np.asarray(X @ coef) + intercept
+        return 1.0 / (1.0 + np.exp(-logits))
 
     def score(self, texts: Iterable, categories: bool = False):
         """P(remove) for each text, as a float array; empty or missing text scores 0.
@@ -155,11 +166,13 @@ class Model:
         reason_strings = np.full(len(texts), "", dtype=object)
         if present.any():
             kept = [n for n, p in zip(normalized, present) if p]
-            blocks = self._features(kept, occurrences=bool(reasons))
+            blocks = self._features(kept, word_occurrences=bool(reasons))
             X = sp.hstack([b for b, _ in blocks], format="csr")
-            table.loc[present, "score"] = self._proba(X)
-            for name, clf in self.categories.items():
-                cat_scores[name][present] = clf.predict_proba(X)[:, 1]
+            # one sparse product for the main classifier and every category
+            probabilities = self._probabilities(X)
+            table.loc[present, "score"] = probabilities[:, 0]
+            for i, name in enumerate(self.categories, start=1):
+                cat_scores[name][present] = probabilities[:, i]
             if reasons:
                 top = self._top_terms(kept, *blocks[0], reasons)
                 if self.categories:

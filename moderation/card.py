@@ -50,23 +50,33 @@ def render_model_card(card: dict) -> str:
     out = [f"# Model card: {card.get('name', 'moderation model')}\n",
            f"Created {card.get('created', '?')}. Operating threshold **{card.get('threshold', 0):.4f}** "
            f"(chosen on held-out data for {target}; target {met}).\n",
-           "## Intended use\n", INTENDED_USE,
-           "## Training data\n",
-           f"{data.get('rows', '?')} rows, {100 * data.get('positive_rate', 0):.1f}% labelled remove.\n"]
+           "\n## Intended use\n\n", INTENDED_USE,
+           "\n## Training data\n\n",
+           f"{data.get('rows', '?')} rows, {100 * data.get('positive_rate', 0):.1f}% labelled remove.\n\n"]
     sources = data.get("sources", [])
     if sources:
         cols = [c for c in ("name", "rows", "positive_rate", "weight", "licence", "source_url", "sha256")
                 if any(c in s for s in sources)]
         out.append(markdown_table(sources, cols))
-    out += ["\n## Evaluation\n", f"Method: {ev.get('method', '?')}.\n"]
+    recipe = card.get("recipe")
+    if recipe:
+        out.append("\nHow the sources were combined: " + "; ".join(f"{k.replace('_', ' ')}: {v}"
+                                                                  for k, v in recipe.items()) + ".\n")
+    out += ["\n## Evaluation\n\n", f"Method: {ev.get('method', '?')}.\n\n"]
     if ev.get("held_out"):
         out.append(markdown_table([ev["held_out"]], ["rows", "positives", "roc_auc", "pr_auc", "brier",
                                                       "threshold", "precision", "recall", "f1", "flag_rate"]))
     if ev.get("threshold_table"):
         out += ["\nAt other thresholds (the flag rate is the moderators' workload):\n\n",
                 markdown_table(ev["threshold_table"])]
+    if ev.get("reliability"):
+        out += ["\nCalibration on the same held-out rows (Brier score "
+                f"{ev.get('held_out', {}).get('brier', float('nan')):.3f}): the observed share of 'remove' "
+                "per score bin. The held-out rows have the training data's share of abuse, not a site's, "
+                "so read scores as a ranking and choose thresholds on your own data.\n\n",
+                markdown_table(ev["reliability"])]
     if card.get("cross_corpus"):
-        out += ["\n## Cross-corpus validation\n",
+        out += ["\n## Cross-corpus validation\n\n",
                 "Trained on all corpora but one, tested on the one left out (ROC-AUC); "
                 "alt-profanity-check's score on the same rows beside ours where measured.\n\n",
                 markdown_table(card["cross_corpus"])]
@@ -74,12 +84,12 @@ def render_model_card(card: dict) -> str:
                        ("Categories", "categories"), ("Highlighted spans", "spans")):
         section = card.get(key)
         if section:
-            out.append(f"\n## {title}\n")
+            out.append(f"\n## {title}\n\n")
             if isinstance(section, dict) and "summary" in section:
                 out.append(section["summary"] + "\n")
             if isinstance(section, dict) and section.get("table"):
                 out.append("\n" + markdown_table(section["table"]))
-    out += ["\n## Limitations\n", LIMITATIONS, "\n## Pipeline and versions\n"]
+    out += ["\n## Limitations\n\n", LIMITATIONS, "\n## Pipeline and versions\n\n"]
     for name, settings in card.get("pipeline", {}).items():
         out.append(f"- {name}: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
     out.append("- versions: " + ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()) + "\n")

@@ -376,6 +376,14 @@ def train_from_files(paths: Sequence[str | Path], *, corpus: str | Path | None =
     model = train_pool(pool, sources, eval_texts=ev_texts, eval_labels=ev_y, target_precision=target_precision,
                        target_recall=target_recall,
                        name="default" if corpus is not None and not paths else None, **options)
+    if corpus is not None:
+        model.card["recipe"] = {
+            "pipeline": CORPUS_PIPELINE,
+            "weights": "each class of each source the same total weight, times the emphasis",
+            "source_emphasis": SOURCE_EMPHASIS,
+            "negatives_not_trained_on": list(UNRELIABLE_NEGATIVES),
+            "identity_words_neutralised": len(identity_words()),
+        }
     if cross_corpus:
         if corpus is None:
             raise ModerationError("--cross-corpus needs --corpus")

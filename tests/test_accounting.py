@@ -1,7 +1,6 @@
 """Every input row is scored or rejected with its line and reason: read = scored + rejected."""
 
 import gzip
-import json
 
 import pandas as pd
 import pytest

@@ -1,6 +1,5 @@
 """Loaders for the public corpora (skipped without ../shared/data, required in CI)."""
 
-import pandas as pd
 import pytest
 
 from moderation import ModerationError

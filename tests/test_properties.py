@@ -18,7 +18,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import moderation

@@ -9,7 +9,6 @@ Skipped when Chromium or Playwright is missing, except under CI=true.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import threading
 import time

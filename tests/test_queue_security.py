@@ -18,8 +18,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import re
 import shutil

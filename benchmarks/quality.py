@@ -37,7 +37,7 @@ def alt_profanity_check():
 
 def cross_corpus(pool, baseline) -> list[dict]:
     from moderation.corpora import CORPORA
-    from moderation.train import leave_one_corpus_out
+    from moderation.training import leave_one_corpus_out
 
     return leave_one_corpus_out(pool, held_out=list(CORPORA), baseline=baseline)
 
@@ -45,7 +45,7 @@ def cross_corpus(pool, baseline) -> list[dict]:
 def spans(pool, seed: int = 0) -> dict:
     """Span F1 (SemEval-2021 Task 5) on 20% of the toxic Civil Comments held out from training."""
     from moderation.evaluate import span_f1
-    from moderation.train import train_pool
+    from moderation.training import train_pool
 
     toxic = pool.index[(pool["source"] == "toxic_spans") & (pool["label"] == 1)]
     held = pd.Index(np.random.default_rng(seed).choice(toxic, size=len(toxic) // 5, replace=False))
@@ -127,7 +127,8 @@ def update_card(model_dir: Path, results: dict) -> None:
     cat_cols = sorted({k for r in results["cross_corpus"] for k in r if k.endswith("_roc_auc")
                        and k not in ("baseline_roc_auc",)})
     if cat_cols:
-        card["categories"] = {"summary": "Category ROC-AUC on each left-out corpus where it labels the category.",
+        card["categories"] = {**card.get("categories", {}),
+                              "summary": "Category ROC-AUC on each left-out corpus where it labels the category.",
                               "table": [{"held_out": r["held_out"], **{c: r.get(c) for c in cat_cols}}
                                         for r in results["cross_corpus"]]}
     card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -145,7 +146,7 @@ def update_card(model_dir: Path, results: dict) -> None:
 def main(argv=None) -> int:
     import moderation
     from moderation.corpora import find_data_root
-    from moderation.train import training_pool
+    from moderation.training import training_pool
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="corpora directory [default: ../shared/data]")

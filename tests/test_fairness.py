@@ -37,7 +37,7 @@ def test_abuse_of_identities_is_mostly_caught(report):
     assert overall["recall"] >= 0.82
 
 
-@pytest.mark.xfail(strict=True, reason="target missed: recall on abusive probes is 82.8%; threats without "
+@pytest.mark.xfail(strict=True, reason="target missed: recall on abusive probes is 82.2%; threats without "
                                        "abusive words ('Burn every X family out of this town') are missed")
 def test_abuse_of_every_identity_is_caught(report):
     overall, _ = report

@@ -34,18 +34,6 @@ def test_obfuscated_variants_of_flagged_comments_are_flagged_with_close_scores(d
     assert far == []
 
 
-# Ordinary prose scores close to the default model's threshold (its strong regularisation
-# keeps weights small), so one of these civil sentences lands just above it.
-NEAR_THRESHOLD = {"We ordered a cocktail each and watched the sunset from the terrace."}
-
-
-@pytest.mark.parametrize("text", [pytest.param(t, marks=pytest.mark.xfail(strict=False, reason="scores 0.510 "
-                                                                           "against a threshold of 0.508"))
-                                  if t in NEAR_THRESHOLD else t for t in CLEAN])
+@pytest.mark.parametrize("text", CLEAN)
 def test_lookalike_civil_text_is_not_flagged(default_model, text):
     assert default_model.score([text])[0] < default_model.threshold
-
-
-def test_lookalike_civil_text_is_not_flagged_by_much(default_model):
-    scores = default_model.score(CLEAN)
-    assert scores.max() < default_model.threshold + 0.01

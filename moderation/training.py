@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -25,7 +26,8 @@ MIN_PER_CLASS = 5
 # - stronger regularisation than for one site's own data generalises better across
 #   sources that define "abusive" differently;
 # - HatEval's negatives are "not hate against immigrants or women", many of them
-#   obscene insults that our policy removes, so they are not trained on as "keep";
+#   obscene insults that our policy removes: those using a word of the normaliser's
+#   lexicon are not trained on as "keep";
 # - the identity-balanced augmentation counts three times a corpus, to unlearn the
 #   corpora's association of identity words with abuse.
 # - identity words themselves are not evidence of abuse: their positive weights are
@@ -340,8 +342,19 @@ def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
 
 
 def trainable(pool: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a pool that are trained on: all but the negatives of ``UNRELIABLE_NEGATIVES``."""
-    return pool[~(pool["source"].isin(UNRELIABLE_NEGATIVES) & (pool["label"] == 0))].reset_index(drop=True)
+    """The rows of a pool that are trained on.
+
+    All but the negatives of ``UNRELIABLE_NEGATIVES`` that use a word of the
+    normaliser's lexicon (obscenities, slurs, insults): those are "not hate" for
+    their corpus but abusive under a comments policy. Their other negatives stay,
+    so the model does not learn that the corpus's style (tweets) means abuse.
+    """
+    from .normalize import LEXICON, normalize
+
+    lexicon = re.compile(r"\b(?:" + "|".join(map(re.escape, LEXICON)) + r")\b")
+    suspect = pool["source"].isin(UNRELIABLE_NEGATIVES) & (pool["label"] == 0)
+    suspect &= pool["text"].map(lambda t: bool(lexicon.search(normalize(t))))
+    return pool[~suspect].reset_index(drop=True)
 
 
 def train_pool(pool: pd.DataFrame, sources: list[dict] | None = None, **options) -> Model:

@@ -7,7 +7,7 @@
 
 from .errors import ModerationError
 from .model import Model, Span, build_pipeline, load_model
-from .train import train
+from .training import train
 
 __version__ = "0.1.0"
 

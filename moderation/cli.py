@@ -50,7 +50,7 @@ def train(
     from_queue: Optional[str] = typer.Option(None, help="Also train on the moderators' decisions in this queue database URL."),
 ):
     """Train a model on labelled comments and save it to --out."""
-    from .train import train_from_files
+    from .training import train_from_files
 
     if target_precision is not None and target_recall is not None:
         raise ModerationError("give --target-precision or --target-recall, not both")
@@ -156,7 +156,7 @@ def evaluate(
 ):
     """Metrics at the model's threshold and a threshold table, per DATA file."""
     from .evaluate import evaluate as run
-    from .train import read_labelled
+    from .training import read_labelled
 
     m = _load(model)
     for path in data:

@@ -255,7 +255,7 @@ def test_export_trains_a_model(store, tiny_model, tmp_path):
     path = tmp_path / "decisions.csv"
     with TableWriter(path) as w:
         w.write(out)
-    from moderation.train import read_labelled
+    from moderation.training import read_labelled
 
     texts, labels = read_labelled(path)
     model = moderation.train(texts, labels)

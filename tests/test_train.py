@@ -6,7 +6,7 @@ import pytest
 import moderation
 from moderation import ModerationError
 from moderation.evaluate import choose_threshold, metrics, threshold_table
-from moderation.train import parse_labels, source_weights
+from moderation.training import parse_labels, source_weights
 
 
 def test_parse_labels_accepts_binary_spellings():

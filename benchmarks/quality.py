@@ -137,8 +137,13 @@ def update_card(model_dir: Path, results: dict) -> None:
     text = readme.read_text()
     start, end = "<!-- cross-corpus:start -->", "<!-- cross-corpus:end -->"
     if start in text and end in text:
-        cols = ["held_out", "rows", "positive_rate", "roc_auc", "baseline_roc_auc"]
-        table = markdown_table(results["cross_corpus"], [c for c in cols if c in results["cross_corpus"][0]])
+        names = {"held_out": "left out", "rows": "rows", "positive_rate": "share to remove",
+                 "roc_auc": "ours", "baseline_roc_auc": "alt-profanity-check"}
+        rows = [{names[k]: v for k, v in r.items() if k in names} for r in results["cross_corpus"]]
+        if "alt-profanity-check" in rows[0]:
+            rows.append({"left out": "mean", "ours": float(np.mean([r["ours"] for r in rows])),
+                         "alt-profanity-check": float(np.mean([r["alt-profanity-check"] for r in rows]))})
+        table = markdown_table(rows, [c for c in names.values() if c in rows[0]])
         text = text[:text.index(start) + len(start)] + "\n" + table + text[text.index(end):]
         readme.write_text(text)
 

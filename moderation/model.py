@@ -65,8 +65,9 @@ def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), mi
     return Pipeline([
         ("normalize", TextNormalizer()),
         ("features", FeatureUnion([("words", words), ("chars", chars)])),
+        # liblinear shuffles the data: a fixed random_state makes training reproducible
         ("classifier", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000,
-                                          solver="liblinear")),
+                                          solver="liblinear", random_state=0)),
     ])
 
 

@@ -94,14 +94,18 @@ def checkpoint_path(out_path: str | Path) -> Path:
     return Path(f"{out_path}.checkpoint.json")
 
 
-def _chunks(input_path, text_col: str, id_col: str | None, keep: list[str], chunk_rows: int):
-    """(texts, ids, kept columns, notes, rejects) per chunk of the input; ids default to line numbers."""
-    for chunk in iter_records(input_path, chunk_rows=chunk_rows):
+def prepare_chunks(chunks, source, text_col: str, id_col: str | None, keep: list[str]):
+    """(texts, ids, kept columns, notes, rejects) per ``io.Chunk`` read from ``source``.
+
+    Ids default to the ``id`` column, else the input line numbers. Shared by the
+    local and the Dask engine, so both produce the same rows.
+    """
+    for chunk in chunks:
         frame = chunk.frame
         if frame.shape[1] == 0 and len(frame) == 0 and not chunk.rejects:
             return
         if frame.shape[1] or len(frame):
-            require_columns(frame, [text_col] + ([id_col] if id_col else []) + keep, input_path)
+            require_columns(frame, [text_col] + ([id_col] if id_col else []) + keep, source)
         if len(frame) == 0:
             yield [], np.array([], dtype=object), frame.reindex(columns=keep), [], chunk.rejects
             continue
@@ -233,8 +237,9 @@ def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-",
     start = time.perf_counter()
 
     def tasks():
-        for i, (texts, ids, kept, notes, rejects) in enumerate(_chunks(input_path, text_col, id_col, keep,
-                                                                        chunk_rows)):
+        chunks = iter_records(input_path, chunk_rows=chunk_rows)
+        for i, (texts, ids, kept, notes, rejects) in enumerate(prepare_chunks(chunks, input_path, text_col, id_col,
+                                                                               keep)):
             if i < skip:
                 continue
             yield texts, ids, kept, notes, rejects, threshold, categories

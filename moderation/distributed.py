@@ -44,7 +44,7 @@ from typing import Callable
 
 import numpy as np
 
-from .batch import CHUNK_ROWS, NOTE_CUT, NOTE_REPLACED, REJECT_COLUMNS, Summary, _run, score_frame
+from .batch import CHUNK_ROWS, REJECT_COLUMNS, Summary, _run, score_frame
 from .errors import ModerationError
 from .io import Chunk, Reject, TableWriter, table_format
 
@@ -279,29 +279,11 @@ def _partition_chunks(part: Partition, chunk_rows: int):
 
 
 def _tasks(part: Partition, text_col, id_col, keep, threshold, categories, chunk_rows):
-    """What ``batch._run`` scores, per chunk of the partition (as ``batch._chunks`` makes it)."""
-    from .io import require_columns
-    from .model import MAX_TEXT_CHARS, as_texts
+    """What ``batch._run`` scores, per chunk of the partition (as the local engine prepares it)."""
+    from .batch import prepare_chunks
 
-    for chunk in _partition_chunks(part, chunk_rows):
-        frame = chunk.frame
-        if frame.shape[1] == 0 and len(frame) == 0 and not chunk.rejects:
-            return
-        if frame.shape[1] or len(frame):
-            require_columns(frame, [text_col] + ([id_col] if id_col else []) + keep, part.path)
-        if len(frame) == 0:
-            yield [], np.array([], dtype=object), frame.reindex(columns=keep), [], chunk.rejects, threshold, categories
-            continue
-        if id_col:
-            ids = frame[id_col].to_numpy()
-        elif "id" in frame.columns:
-            ids = frame["id"].to_numpy()
-        else:
-            ids = np.asarray(chunk.lines)
-        texts = as_texts(frame[text_col])
-        notes = ["; ".join(n for n, on in ((NOTE_REPLACED, bad), (NOTE_CUT, len(t) > MAX_TEXT_CHARS)) if on)
-                 for t, bad in zip(texts, chunk.replaced)]
-        yield texts, ids, frame[keep].reset_index(drop=True), notes, chunk.rejects, threshold, categories
+    for task in prepare_chunks(_partition_chunks(part, chunk_rows), part.path, text_col, id_col, keep):
+        yield (*task, threshold, categories)
 
 
 def _score_partition(model, part: Partition, out_path: str, text_col, id_col, keep, threshold, categories,

@@ -590,7 +590,7 @@ def _word_chunk(docs, lo, hi, bits, occurrences, strings) -> _Chunk:
     keep = rlen >= 2
     if not keep.any():
         return _empty_chunk(occurrences, strings)
-    ts, te, tl = starts[keep], ends[keep], rlen[keep]
+    ts, te = starts[keep], ends[keep]
     # token hash: sum_j T[c_j] * P**j over its characters, from prefix sums of T[c_i] * P**i
     powers, inverse = _powers_for(cp.size + 1)
     prefix = np.zeros(cp.size + 1, dtype=_U32)

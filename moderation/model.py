@@ -29,7 +29,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .errors import ModerationError
 from .features import HashedTfidf
-from .normalize import TextNormalizer, normalize, normalize_with_offsets
+from .normalize import TextNormalizer, is_dropped, normalize, normalize_with_offsets
 
 __all__ = ["Model", "Span", "build_pipeline", "load_model", "verify_model", "DEFAULT_MODEL", "MAX_TEXT_CHARS"]
 
@@ -104,16 +104,10 @@ class Model:
     categories: dict = field(default_factory=dict)
 
     # -- scoring -----------------------------------------------------------
-    def _steps(self):
-        normalizer = self.pipeline.named_steps["normalize"]
-        union = self.pipeline.named_steps["features"]
-        clf = self.pipeline.named_steps["classifier"]
-        return normalizer, union, clf
-
     def _features(self, normalized: list[str], occurrences: bool = False, word_occurrences: bool = False):
         """Per feature block (words, chars): its matrix, and its n-gram occurrences if asked for
         (``word_occurrences``: for the word block only, which is all the reasons need)."""
-        _, union, _ = self._steps()
+        union = self.pipeline.named_steps["features"]
         return [t.transform_with_occurrences(normalized) if occurrences or (word_occurrences and name == "words")
                 else (t.transform(normalized), None) for name, t in union.transformer_list]
 
@@ -123,7 +117,10 @@ class Model:
 
     @cached_property
     def _stacked(self) -> tuple[np.ndarray, np.ndarray]:
-        """The coefficients (one column per classifier: main, then categories) and intercepts."""
+        """The coefficients (one column per classifier: main, then categories) and intercepts.
+
+        Computed on first use; a model whose classifiers are changed afterwards needs a new ``Model``.
+        """
         classifiers = [self.pipeline.named_steps["classifier"], *self.categories.values()]
         coef = np.column_stack([np.ravel(c.coef_) for c in classifiers])
         intercept = np.array([float(np.ravel(c.intercept_)[0]) for c in classifiers])
@@ -301,18 +298,11 @@ class Model:
 
 
 def _original_end(text: str, last: int) -> int:
-    """End offset just past original character ``last`` and any marks or invisibles attached to it."""
+    """End offset just past original character ``last`` and the marks or invisibles the normaliser dropped after it."""
     end = last + 1
-    while end < len(text) and (text[end] in "\u200b\u200c\u200d\u2060\ufeff\u00ad"
-                               or (text[end] >= "\u0300" and _is_mark(text[end]))):
+    while end < len(text) and is_dropped(text[end]):
         end += 1
     return end
-
-
-def _is_mark(char: str) -> bool:
-    import unicodedata
-
-    return unicodedata.category(char) in ("Mn", "Me")
 
 
 def _only_space_between(text: str, end: int, start: int) -> bool:

@@ -26,7 +26,7 @@ from functools import lru_cache
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["normalize", "normalize_with_offsets", "TextNormalizer", "LEXICON"]
+__all__ = ["normalize", "normalize_with_offsets", "is_dropped", "TextNormalizer", "LEXICON"]
 
 # Words that evasions are resolved against, most likely first (a masked
 # ``f**k`` resolves to the first word of the same shape). Only obscenities,
@@ -105,6 +105,11 @@ def _fold_char(char: str) -> str:
             part = " "
         out.append(part)
     return "".join(out)
+
+
+def is_dropped(char: str) -> bool:
+    """Whether normalisation removes ``char`` entirely (a combining mark, zero-width or format character)."""
+    return char >= "\x80" and _fold_char(char) == ""
 
 
 def _fold(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:

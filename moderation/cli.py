@@ -153,21 +153,55 @@ def evaluate(
     text_col: str = typer.Option("text", help="Column holding the comment text."),
     label_col: str = typer.Option("label", help="Column holding the label."),
     positive: Optional[str] = typer.Option(None, help="The label value meaning 'remove'."),
+    report: Optional[Path] = typer.Option(None, help="Also write an HTML report (plots, tables, worst errors) here."),
+    compare: Optional[Path] = typer.Option(None, help="Evaluate this second model directory beside --model, with the difference."),
+    worst: int = typer.Option(10, min=0, help="Worst false positives and false negatives to show in the report."),
 ):
-    """Metrics at the model's threshold and a threshold table, per DATA file."""
-    from .evaluate import evaluate as run
-    from .training import read_labelled
+    """Metrics at the model's threshold and a threshold table, per DATA file (and per model with --compare)."""
+    from .evaluate import detailed_evaluation, read_labelled_set
+    from .model import default_model_path
 
-    m = _load(model)
+    models = [(_model_name(model or default_model_path(), compare), _load(model))]
+    if compare is not None:
+        models.append((_model_name(compare, model or default_model_path()), _load(compare)))
+    if len(models) == 2 and models[0][0] == models[1][0]:
+        models = [(f"{name} ({i})", m) for i, (name, m) in enumerate(models, start=1)]
+    categories = sorted({c for _, m in models for c in m.categories})
+    evaluations = []
     for path in data:
-        texts, labels = read_labelled(path, text_col, label_col, positive)
-        metrics, table = run(m, texts, labels)
-        typer.echo(f"== {path} ({metrics['rows']} rows, {metrics['positives']} remove)")
-        typer.echo(f"ROC-AUC {metrics['roc_auc']:.3f}  PR-AUC {metrics['pr_auc']:.3f}  "
-                   f"Brier {metrics['brier']:.3f}")
-        typer.echo(f"at threshold {metrics['threshold']:.3f}: precision {metrics['precision']:.3f}  "
-                   f"recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  flag rate {metrics['flag_rate']:.3f}")
-        _echo_table(table)
+        labelled = read_labelled_set(path, text_col, label_col, positive, categories)
+        for name, m in models:
+            e = detailed_evaluation(m, labelled, model_name=name, worst=worst if report else 0)
+            evaluations.append(e)
+            _echo_evaluation(e, path, name if compare is not None else None)
+        if compare is not None:
+            a, b = evaluations[-2].metrics, evaluations[-1].metrics
+            typer.echo(f"difference ({models[1][0]} − {models[0][0]}): "
+                       + "  ".join(f"{label} {b[key] - a[key]:+.3f}" for key, label in _DIFFERENCES))
+    if report is not None:
+        from .report import write_report
+
+        write_report(report, evaluations, compare=compare is not None)
+        typer.echo(f"report written to {report}", err=True)
+
+
+_DIFFERENCES = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("brier", "Brier"), ("precision", "precision"),
+                ("recall", "recall"), ("flag_rate", "flag rate"))
+
+
+def _model_name(path: Path, other: Optional[Path]) -> str:
+    """A model directory's name, or its whole path when the other model's directory has the same name."""
+    return str(path) if other is not None and Path(other).name == Path(path).name else Path(path).name
+
+
+def _echo_evaluation(e, path: Path, model_name: Optional[str]) -> None:
+    m = e.metrics
+    suffix = f" [{model_name}]" if model_name else ""
+    typer.echo(f"== {path} ({m['rows']} rows, {m['positives']} remove){suffix}")
+    typer.echo(f"ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  Brier {m['brier']:.3f}")
+    typer.echo(f"at threshold {m['threshold']:.3f}: precision {m['precision']:.3f}  "
+               f"recall {m['recall']:.3f}  F1 {m['f1']:.3f}  flag rate {m['flag_rate']:.3f}")
+    _echo_table(e.thresholds)
 
 
 model_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (average_precision_score, brier_score_loss, precision_recall_curve,
@@ -10,7 +15,8 @@ from sklearn.metrics import (average_precision_score, brier_score_loss, precisio
 from .errors import ModerationError
 
 __all__ = ["metrics", "threshold_table", "choose_threshold", "evaluate", "bias_metrics", "span_f1",
-           "calibration_curve_table", "THRESHOLDS"]
+           "calibration_curve_table", "THRESHOLDS", "LabelledSet", "read_labelled_set", "Evaluation",
+           "detailed_evaluation", "operating_points", "category_metrics", "identity_bias_table"]
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -137,3 +143,167 @@ def calibration_curve_table(labels, scores, bins: int = 10) -> pd.DataFrame:
             rows.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "rows": int(mask.sum()),
                          "mean_score": float(s[mask].mean()), "observed_rate": float(y[mask].mean())})
     return pd.DataFrame(rows)
+
+
+# -- a detailed evaluation: what `moderation evaluate` prints and `--report` draws ---------------
+
+OPERATING_TARGETS = (("precision", 0.8), ("precision", 0.9), ("precision", 0.95), ("recall", 0.8),
+                     ("recall", 0.9))
+# an identity is reported when this many comments mention it: fewer make its AUCs noise
+MIN_MENTIONS = 10
+
+
+@dataclass
+class LabelledSet:
+    """Labelled comments: texts, 0/1 labels and, when the table has them, 0/1/NA category labels."""
+
+    name: str
+    texts: list[str]
+    labels: np.ndarray
+    categories: pd.DataFrame | None = None
+
+
+def read_labelled_set(path: str | Path, text_col: str = "text", label_col: str = "label",
+                      positive: str | None = None, categories: Sequence[str] = ()) -> LabelledSet:
+    """A labelled table; the columns named in ``categories`` that it has are read as category labels."""
+    from .io import read_table, require_columns
+    from .model import as_texts
+    from .training import parse_labels
+
+    df = read_table(path)
+    require_columns(df, [text_col, label_col], path)
+    found = [c for c in categories if c in df.columns]
+    cats = None
+    if found:
+        cats = pd.DataFrame({c: _category_labels(df[c], f"{path}: column {c!r}") for c in found})
+    return LabelledSet(name=str(path), texts=as_texts(df[text_col]),
+                       labels=parse_labels(df[label_col], positive, where=f"{path}: column {label_col!r}"),
+                       categories=cats)
+
+
+def _category_labels(values: pd.Series, where: str) -> pd.Series:
+    """0/1 with missing values kept as NA (a category not annotated for that row)."""
+    from .training import parse_labels
+
+    known = values.notna() & (values.astype(str).str.strip() != "")
+    out = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    out[known] = parse_labels(values[known], where=where)
+    return out
+
+
+@dataclass
+class Evaluation:
+    """One model on one labelled set: every number and example the text output and the report show."""
+
+    data: str
+    model: str
+    labels: np.ndarray
+    scores: np.ndarray
+    threshold: float
+    metrics: dict
+    thresholds: pd.DataFrame
+    operating_points: pd.DataFrame
+    confusion: dict
+    calibration: pd.DataFrame
+    categories: pd.DataFrame
+    identities: pd.DataFrame
+    false_positives: list[dict] = field(default_factory=list)
+    false_negatives: list[dict] = field(default_factory=list)
+
+
+def detailed_evaluation(model, data: LabelledSet, *, model_name: str = "model", worst: int = 10,
+                        min_mentions: int = MIN_MENTIONS) -> Evaluation:
+    """Score ``data`` with ``model`` and compute the metrics, tables and worst errors at its threshold."""
+    y = np.asarray(data.labels, dtype=int)
+    if len(y) == 0:
+        raise ModerationError(f"{data.name}: no rows to evaluate")
+    if model.categories:
+        scored = model.score(data.texts, categories=True)
+        scores, category_scores = scored["score"].to_numpy(), scored.drop(columns="score")
+    else:
+        scores, category_scores = np.asarray(model.score(data.texts)), None
+    t = float(model.threshold)
+    flagged = scores >= t
+    return Evaluation(
+        data=data.name, model=model_name, labels=y, scores=scores, threshold=t,
+        metrics=metrics(y, scores, t),
+        thresholds=threshold_table(y, scores),
+        operating_points=operating_points(y, scores),
+        confusion={"true_positive": int(np.sum(flagged & (y == 1))), "false_positive": int(np.sum(flagged & (y == 0))),
+                   "false_negative": int(np.sum(~flagged & (y == 1))), "true_negative": int(np.sum(~flagged & (y == 0)))},
+        calibration=calibration_curve_table(y, scores),
+        categories=category_metrics(y, category_scores, data.categories),
+        identities=identity_bias_table(data.texts, y, scores, t, min_mentions=min_mentions),
+        false_positives=_examples(model, data.texts, scores, np.flatnonzero(flagged & (y == 0)), worst, highest=True),
+        false_negatives=_examples(model, data.texts, scores, np.flatnonzero(~flagged & (y == 1)), worst, highest=False),
+    )
+
+
+def operating_points(labels, scores, targets=OPERATING_TARGETS) -> pd.DataFrame:
+    """For each target (a precision or a recall): the threshold that reaches it and what it costs."""
+    y = np.asarray(labels, dtype=int)
+    rows = []
+    if len(set(y.tolist())) < 2:
+        return pd.DataFrame(columns=["target", "threshold", "met", "precision", "recall", "flag_rate"])
+    for kind, value in targets:
+        t, met = choose_threshold(y, scores, **{"target_precision": None, f"target_{kind}": value})
+        m = metrics(y, scores, t)
+        rows.append({"target": f"{kind} ≥ {value:g}", "threshold": t, "met": met, "precision": m["precision"],
+                     "recall": m["recall"], "flag_rate": m["flag_rate"]})
+    return pd.DataFrame(rows)
+
+
+def category_metrics(labels, category_scores: pd.DataFrame | None, category_labels: pd.DataFrame | None) -> pd.DataFrame:
+    """Per category of the model: its ROC-AUC against the category's own labels (where the data has
+    them) and against 'remove', and the mean category score of remove and keep rows."""
+    if category_scores is None:
+        return pd.DataFrame()
+    y = np.asarray(labels, dtype=int)
+    both = len(set(y.tolist())) == 2
+    rows = []
+    for name in category_scores.columns:
+        s = category_scores[name].to_numpy(dtype=float)
+        row = {"category": name, "labelled_rows": 0, "positives": 0, "roc_auc": float("nan"),
+               "roc_auc_vs_remove": float(roc_auc_score(y, s)) if both else float("nan"),
+               "mean_score_remove": float(s[y == 1].mean()) if (y == 1).any() else float("nan"),
+               "mean_score_keep": float(s[y == 0].mean()) if (y == 0).any() else float("nan")}
+        if category_labels is not None and name in category_labels:
+            known = category_labels[name].notna().to_numpy()
+            truth = category_labels[name][known].to_numpy(dtype=int)
+            row["labelled_rows"], row["positives"] = int(known.sum()), int(truth.sum())
+            if len(set(truth.tolist())) == 2:
+                row["roc_auc"] = float(roc_auc_score(truth, s[known]))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def identity_bias_table(texts, labels, scores, threshold: float, *, min_mentions: int = MIN_MENTIONS,
+                        words: Sequence[str] | None = None) -> pd.DataFrame:
+    """Per identity word mentioned in at least ``min_mentions`` texts: how many mention it, their
+    share labelled remove, the false-positive rate on them and the three bias AUCs (``bias_metrics``)."""
+    from .training import identity_words
+
+    words = identity_words() if words is None else words
+    y = np.asarray(labels, dtype=int)
+    s = np.asarray(scores, dtype=float)
+    tokens = [set(re.findall(r"[a-z]+", t.lower())) for t in texts]
+    rows = []
+    for word in words:
+        mask = np.fromiter((word in tok for tok in tokens), dtype=bool, count=len(tokens))
+        if mask.sum() < min_mentions:
+            continue
+        benign = mask & (y == 0)
+        rows.append({"identity": word, "mentions": int(mask.sum()), "remove_rate": float(y[mask].mean()),
+                     "false_positive_rate": float((s[benign] >= threshold).mean()) if benign.any() else float("nan"),
+                     **bias_metrics(y, s, mask)})
+    columns = ["identity", "mentions", "remove_rate", "false_positive_rate", "subgroup_auc", "bpsn_auc", "bnsp_auc"]
+    return pd.DataFrame(rows, columns=columns).sort_values(["mentions", "identity"], ascending=[False, True],
+                                                           ignore_index=True)
+
+
+def _examples(model, texts, scores, candidates: np.ndarray, n: int, highest: bool) -> list[dict]:
+    """The ``n`` candidates with the highest (or lowest) scores, with the model's highlighted spans."""
+    order = candidates[np.argsort(scores[candidates], kind="stable")]
+    chosen = order[::-1][:n] if highest else order[:n]
+    return [{"row": int(i) + 1, "text": texts[i], "score": float(scores[i]), "spans": model.explain(texts[i])}
+            for i in chosen]

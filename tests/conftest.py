@@ -54,3 +54,29 @@ def data_root() -> Path:
     if root is None:
         skip_or_fail("the public corpora (../shared/data or MODERATION_DATA) are not available")
     return root
+
+
+# -- a real headless Chromium (Debian's), driven by Playwright --------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def sync_playwright():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed (pip install playwright)")
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+    return sync_playwright
+
+
+@pytest.fixture(scope="module")
+def browser(sync_playwright):
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()

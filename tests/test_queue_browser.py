@@ -12,35 +12,12 @@ import os
 import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from queue_fixtures import ROOT, XSS, hostile_frame, scored_frame, skip_or_fail, tiny_model, tiny_model_dir  # noqa: F401
+from queue_fixtures import ROOT, XSS, hostile_frame, scored_frame, tiny_model, tiny_model_dir  # noqa: F401
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
-
-
-@pytest.fixture(scope="module")
-def sync_playwright():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        skip_or_fail("playwright is not installed (pip install playwright)")
-    if not Path(CHROMIUM).exists():
-        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
-    return sync_playwright
-
-
-@pytest.fixture(scope="module")
-def browser(sync_playwright):
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _free_port() -> int:

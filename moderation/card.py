@@ -39,6 +39,33 @@ LIMITATIONS = """\
 """
 
 
+def _threshold_rationale(card: dict) -> str:
+    """Why the operating threshold is where it is, and what it costs, from the card's numbers."""
+    rule = card.get("threshold_rule", {})
+    held = card.get("evaluation", {}).get("held_out", {})
+    t = card.get("threshold", 0.0)
+    if rule.get("target_recall") is not None:
+        why = (f"It is the highest threshold whose recall on held-out data reaches {rule['target_recall']}: "
+               "the fewest comments for moderators to review while catching that share of abuse.")
+    else:
+        target = rule.get("target_precision") or 0.9
+        why = (f"It is the lowest threshold whose precision on held-out data reaches {target}: at least "
+               f"{100 * target:.0f}% of the comments it flags are abusive, so moderators' time goes to real abuse "
+               "and few civil comments are held back; of such thresholds it catches the most abuse.")
+    if not rule.get("met", True):
+        why += " The target could not be met, so the threshold with the best F1 was used instead."
+    cost = ""
+    if held:
+        cost = (f" On the held-out rows it flags {100 * held.get('flag_rate', 0):.1f}% of comments, with precision "
+                f"{held.get('precision', 0):.3f} and recall {held.get('recall', 0):.3f}; those rows have the corpora's "
+                f"share of abuse ({100 * held.get('positives', 0) / max(held.get('rows', 1), 1):.0f}%), so the flag "
+                "rate on a site's comments will be lower.")
+    return (f"Operating threshold {t:.4f}. {why}{cost} Every flag is meant for a human moderator, not for automatic "
+            "removal. A site with its own labelled comments should choose its own threshold: `moderation evaluate "
+            "labelled.csv --report report.html` shows precision, recall and workload at every threshold and the "
+            "threshold that reaches a target, and `moderation score --threshold` applies it.\n")
+
+
 def render_model_card(card: dict) -> str:
     """Markdown for the model card."""
     data = card.get("training_data", {})
@@ -89,7 +116,8 @@ def render_model_card(card: dict) -> str:
                 out.append(section["summary"] + "\n")
             if isinstance(section, dict) and section.get("table"):
                 out.append("\n" + markdown_table(section["table"]))
-    out += ["\n## Limitations\n\n", LIMITATIONS, "\n## Pipeline and versions\n\n"]
+    out += ["\n## Threshold\n\n", _threshold_rationale(card), "\n## Limitations\n\n", LIMITATIONS,
+            "\n## Pipeline and versions\n\n"]
     for name, settings in card.get("pipeline", {}).items():
         out.append(f"- {name}: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + "\n")
     out.append("- versions: " + ", ".join(f"{k} {v}" for k, v in card.get("versions", {}).items()) + "\n")

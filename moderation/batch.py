@@ -94,11 +94,12 @@ def checkpoint_path(out_path: str | Path) -> Path:
     return Path(f"{out_path}.checkpoint.json")
 
 
-def prepare_chunks(chunks, source, text_col: str, id_col: str | None, keep: list[str]):
+def prepare_chunks(chunks, source, text_col: str, id_col: str | None, keep: list[str], line_id_prefix: str = ""):
     """(texts, ids, kept columns, notes, rejects) per ``io.Chunk`` read from ``source``.
 
-    Ids default to the ``id`` column, else the input line numbers. Shared by the
-    local and the Dask engine, so both produce the same rows.
+    Ids default to the ``id`` column, else the input line numbers (as strings after
+    ``line_id_prefix`` when one is given). Shared by the local and the Dask engine,
+    so both produce the same rows.
     """
     for chunk in chunks:
         frame = chunk.frame
@@ -113,6 +114,8 @@ def prepare_chunks(chunks, source, text_col: str, id_col: str | None, keep: list
             ids = frame[id_col].to_numpy()
         elif "id" in frame.columns:
             ids = frame["id"].to_numpy()
+        elif line_id_prefix:
+            ids = np.asarray([f"{line_id_prefix}{n}" for n in chunk.lines], dtype=object)
         else:
             ids = np.asarray(chunk.lines)
         texts = as_texts(frame[text_col])

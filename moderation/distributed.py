@@ -15,8 +15,8 @@ lists where each part came from.
 Ids: the ``--id-col`` column, else an ``id`` column if there is one, else the
 row's line number in its input file (its row number for Parquet), counted as the
 local engine counts them, also for a file split into blocks. With several input
-files and no id column, ids are line numbers within each file: use
-``_partitions.json`` to tell the files apart, or give the input an id column.
+files, line numbers repeat, so such ids name the file too: ``dir/a.csv:17``
+(the path relative to the files' common directory).
 
 Splitting assumes the CSV quotes as the standard says: a double quote inside an
 unquoted field (``a,b"c``) is read literally by the local engine but makes the
@@ -32,6 +32,7 @@ extra: ``pip install "moderation[dask]"``.
 
 from __future__ import annotations
 
+import dataclasses
 import glob as globmod
 import io
 import json
@@ -69,10 +70,11 @@ class Partition:
     stop: int | None = None  # exclusive byte offset (text) or row group (Parquet); None: to the end
     header: bytes = b""  # CSV/TSV: the header record, put in front of a range not starting at 0
     line_offset: int = 0
+    id_prefix: str = ""  # put before line-number ids ("dir/a.csv:") when the input has several files
 
     def describe(self) -> dict:
         return {"path": self.path, "format": self.fmt, "start": self.start, "stop": self.stop,
-                "line_offset": self.line_offset}
+                "line_offset": self.line_offset, "id_prefix": self.id_prefix}
 
 
 # -- listing and splitting the input ------------------------------------------------------------
@@ -198,14 +200,20 @@ def list_partitions(input, blocksize: int = DEFAULT_BLOCKSIZE) -> list[Partition
     if blocksize < 1:
         raise ModerationError("the block size must be at least 1 byte")
     parts = []
-    for path in _input_files(input):
+    files = _input_files(input)
+    base = os.path.commonpath([os.path.abspath(f) for f in files]) if len(files) > 1 else None
+    for path in files:
         fmt = table_format(path)
         if fmt == "parquet":
-            parts.extend(_split_parquet(path, blocksize))
+            pieces = _split_parquet(path, blocksize)
         elif path.lower().endswith(".gz") or os.path.getsize(path) <= blocksize:
-            parts.append(Partition(path, fmt))
+            pieces = [Partition(path, fmt)]
         else:
-            parts.extend(_split_text(path, fmt, blocksize))
+            pieces = _split_text(path, fmt, blocksize)
+        if base is not None:  # line numbers repeat across files: say which file
+            prefix = os.path.relpath(os.path.abspath(path), base) + ":"
+            pieces = [dataclasses.replace(p, id_prefix=prefix) for p in pieces]
+        parts.extend(pieces)
     return parts
 
 
@@ -282,7 +290,8 @@ def _tasks(part: Partition, text_col, id_col, keep, threshold, categories, chunk
     """What ``batch._run`` scores, per chunk of the partition (as the local engine prepares it)."""
     from .batch import prepare_chunks
 
-    for task in prepare_chunks(_partition_chunks(part, chunk_rows), part.path, text_col, id_col, keep):
+    for task in prepare_chunks(_partition_chunks(part, chunk_rows), part.path, text_col, id_col, keep,
+                               line_id_prefix=part.id_prefix):
         yield (*task, threshold, categories)
 
 

@@ -86,9 +86,12 @@ def test_glob_of_parquet_parts_split_by_row_groups(small_model, comments, cluste
     score_partitions(small_model, str(tmp_path / "p*.parquet"), out, text_col="text", id_col=None, threshold=0.3,
                      keep=None, categories=False, scheduler=cluster, blocksize=4000)
     assert len(list_partitions(str(tmp_path / "p*.parquet"), 4000)) > 2  # row groups of a file, not whole files
-    expected = pd.concat([local(small_model, tmp_path / f"p{i}.parquet", tmp_path, threshold=0.3) for i in range(2)],
+    expected = pd.concat([local(small_model, tmp_path / f"p{i}.parquet", tmp_path, threshold=0.3)
+                          .assign(id=lambda df, i=i: [f"p{i}.parquet:{n}" for n in df["id"]]) for i in range(2)],
                          ignore_index=True)
-    same(dask_out(out), expected)  # ids: row numbers within each file, as the local engine gives them
+    got = dask_out(out)
+    same(got, expected)  # ids: the file and the row number the local engine gives, so they are unique
+    assert got["id"].is_unique and got["id"].iloc[0] == "p0.parquet:1"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])

@@ -21,7 +21,7 @@ from test_queue_store import test_sqlite_uses_wal_and_foreign_keys as _sqlite_on
 del test_sqlite_uses_wal_and_foreign_keys  # noqa: F821  (SQLite-only)
 _ = _sqlite_only
 
-TABLES = ("decisions", "comments", "moderators", "schema_version")
+TABLES = ("sessions", "decisions", "comments", "moderators", "schema_version")
 
 
 @pytest.fixture

@@ -266,16 +266,69 @@ def test_bearer_token_is_not_a_page_session(app, store):
     assert store.history() == []
 
 
-@pytest.mark.xfail(strict=True, reason="sessions are stateless signed cookies: logging out deletes the cookie in "
-                                       "the browser but a copy of it stays valid until it expires (12 h); "
-                                       "server-side revocation would need a per-moderator session epoch")
-def test_session_cookie_is_dead_after_logout(app):
+def test_session_cookie_is_dead_after_logout(app, store):
+    """Logging out deletes the session server-side: a copy of the cookie is refused everywhere afterwards."""
     c, token = login(app, "alice")
+    other, _ = login(app, "alice")  # alice in another browser: that session is not this logout's business
     stolen = c.cookies.get("mq_session")
+    replay = client(app)
+    replay.cookies.set("mq_session", stolen)
+    assert replay.get("/").status_code == 200  # the copy works while the session is live...
     assert c.post("/logout", data={"csrf": token}).status_code == 303
     replay = client(app)
     replay.cookies.set("mq_session", stolen)
-    assert replay.get("/").status_code == 303
+    assert replay.get("/").status_code == 303  # ...and not after logout: pages,
+    assert replay.get("/api/queue").status_code == 401  # the API,
+    r = replay.post("/decide", data={"comment_id": "l001", "action": "remove", "csrf": token})
+    assert r.status_code == 303 and r.headers["location"] == "/login"  # and form posts, even with its CSRF token
+    assert store.history() == []
+    assert other.get("/").status_code == 200
+
+
+def test_revoke_sessions_logs_a_moderator_out_of_every_browser(app, store):
+    a1, _ = login(app, "alice")
+    a2, _ = login(app, "alice")
+    b, _ = login(app, "bob")
+    assert store.revoke_sessions("alice") == 2
+    assert a1.get("/").status_code == 303 and a2.get("/api/queue").status_code == 401
+    assert b.get("/").status_code == 200
+    again, _ = login(app, "alice")  # logging in again works
+    assert again.get("/history").status_code == 200
+
+
+def test_session_expired_in_the_store_is_refused(app, store):
+    """The store's expiry counts, whatever the cookie says (the cookie's own expiry is checked too)."""
+    alice = store.moderator("alice")["id"]
+    expired = store.create_session(alice, ttl=-1)
+    c = client(app)
+    c.cookies.set("mq_session", _sign({"m": alice, "n": expired, "e": int(time.time()) + 3600}))
+    assert c.get("/").status_code == 303 and c.get("/api/queue").status_code == 401
+    live = store.create_session(alice)  # a live session...
+    c = client(app)
+    c.cookies.set("mq_session", _sign({"m": alice, "n": live, "e": int(time.time()) - 5}))
+    assert c.get("/").status_code == 303  # ...in an expired cookie
+    c = client(app)
+    c.cookies.set("mq_session", _sign({"m": store.moderator("root")["id"], "n": live,
+                                       "e": int(time.time()) + 3600}))
+    assert c.get("/").status_code == 303  # ...claiming to be another moderator
+    c = client(app)
+    c.cookies.set("mq_session", _sign({"m": alice, "n": live, "e": int(time.time()) + 3600}))
+    assert c.get("/").status_code == 200  # the same session, honestly signed, works
+
+
+def test_session_cookie_holds_a_random_id_and_the_database_only_its_hash(app, store):
+    import hashlib
+
+    from moderation.queue.store import sessions
+
+    c, _ = login(app, "alice")
+    cookie = c.cookies.get("mq_session")
+    session_id = json.loads(web._unb64(cookie.rsplit(".", 1)[0]))["n"]
+    assert len(session_id) >= 43  # 256 random bits, url-safe base64
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(sessions)).mappings().all()
+    assert [r["id_hash"] for r in rows] == [hashlib.sha256(session_id.encode()).hexdigest()]
+    assert all(session_id not in repr(dict(r)) for r in rows)
 
 
 def test_hostile_cookie_and_csrf_values_are_refused_not_crashes(app):
@@ -804,7 +857,7 @@ def pg_app(tiny_model):
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
-            for table in ("decisions", "comments", "moderators", "schema_version"):
+            for table in ("sessions", "decisions", "comments", "moderators", "schema_version"):
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
     except Exception as e:  # noqa: BLE001
         skip_or_fail(f"cannot reach PostgreSQL at {engine.url!r}: {str(e).splitlines()[0]}")

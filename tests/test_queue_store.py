@@ -6,6 +6,7 @@ against a real PostgreSQL server by overriding it.
 
 from __future__ import annotations
 
+import datetime
 import threading
 
 import pandas as pd
@@ -13,7 +14,7 @@ import pytest
 
 pytest.importorskip("sqlalchemy")
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import func, select, text, update  # noqa: E402
 
 import moderation  # noqa: E402
 from moderation.errors import ModerationError  # noqa: E402
@@ -53,12 +54,64 @@ def _decision_count(store) -> int:
 # -- schema ---------------------------------------------------------------------------
 def test_migrations_are_versioned_and_run_once(db_url):
     s = open_store(db_url)
-    assert s.version == len(st.MIGRATIONS) == 1
+    assert s.version == len(st.MIGRATIONS) == 2
     s.close()
     s = open_store(db_url)  # reopening applies nothing new
     with s.engine.connect() as conn:
-        assert conn.execute(select(st.schema_version.c.version)).scalars().all() == [1]
+        assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2]
     s.close()
+
+
+def _table_names(store) -> set[str]:
+    from sqlalchemy import inspect
+
+    return set(inspect(store.engine).get_table_names())
+
+
+def test_migration_2_upgrades_a_version_1_database(db_url, tiny_model, monkeypatch):
+    """A database made by the version-1 code (only the first migration) gains the sessions table, data intact."""
+    with monkeypatch.context() as m:
+        m.setattr(st, "MIGRATIONS", st.MIGRATIONS[:1])
+        old = open_store(db_url)
+        assert old.version == 1 and "sessions" not in _table_names(old)
+        old.add_moderator("alice", "alice-password")
+        old.add_moderator("root", "root-password", is_admin=True)
+        token = old.new_token("alice")
+        old.add_scored(scored_frame(tiny_model), model=tiny_model)
+        first = old.list_queue(limit=2)
+        old.decide(first[0]["id"], "alice", "remove", "insult")
+        old.decide(first[1]["id"], "alice", "keep")
+        old.undo_last("alice")
+        before = (old.list_moderators(), old.list_queue(limit=500), old.history(), old.stats(),
+                  old.export_decisions())
+        old.close()
+    new = open_store(db_url)
+    try:
+        assert new.version == 2
+        with new.engine.connect() as conn:
+            assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2]
+        assert "sessions" in _table_names(new)
+        after = (new.list_moderators(), new.list_queue(limit=500), new.history(), new.stats(),
+                 new.export_decisions())
+        assert after[:4] == before[:4]
+        pd.testing.assert_frame_equal(after[4], before[4])
+        assert new.authenticate("alice", "alice-password")["name"] == "alice"
+        assert new.moderator_for_token(token)["name"] == "alice"
+        sid = new.create_session("alice")  # and the new table works
+        assert new.session_moderator(sid)["name"] == "alice"
+    finally:
+        new.close()
+    reopened = open_store(db_url)  # the upgrade ran once
+    with reopened.engine.connect() as conn:
+        assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2]
+    reopened.close()
+
+
+def test_a_newer_schema_is_refused(db_url, monkeypatch):
+    open_store(db_url).close()
+    monkeypatch.setattr(st, "MIGRATIONS", st.MIGRATIONS[:1])
+    with pytest.raises(ModerationError, match="newer than this moderation package knows"):
+        open_store(db_url)
 
 
 def test_sqlite_uses_wal_and_foreign_keys(tmp_path):
@@ -76,6 +129,79 @@ def test_resolve_db_url(monkeypatch):
     assert resolve_db_url(None) == "postgresql+psycopg://u:p@h/db"
     assert resolve_db_url("sqlite:///x.db") == "sqlite:///x.db"  # --db wins over the environment
     assert resolve_db_url("queue.db") == "sqlite:///queue.db"
+
+
+# -- web sessions ------------------------------------------------------------------------
+def _session_rows(store) -> list[dict]:
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(st.sessions)).mappings()]
+
+
+def test_session_create_look_up_and_revoke(store):
+    import hashlib
+
+    sid = store.create_session("alice")
+    assert store.session_moderator(sid) == {"id": store.moderator("alice")["id"], "name": "alice",
+                                            "is_admin": False}
+    rows = _session_rows(store)
+    assert [r["id_hash"] for r in rows] == [hashlib.sha256(sid.encode()).hexdigest()]  # only the hash is kept
+    row = rows[0]
+    lifetime = st._utc(row["expires_at"]) - st._utc(row["created_at"])
+    assert lifetime.total_seconds() == pytest.approx(st.SESSION_TTL, abs=1) == 12 * 3600
+    for bad in (None, "", sid + "x", sid[:-1], "' OR 1=1 --", row["id_hash"]):  # the hash is not a session id
+        assert store.session_moderator(bad) is None
+    assert store.revoke_session(sid) is True
+    assert store.session_moderator(sid) is None
+    assert store.revoke_session(sid) is False
+    assert _session_rows(store) == []
+    with pytest.raises(ModerationError):
+        store.create_session("nobody")
+
+
+def test_session_last_seen_is_recorded_not_written_every_time(store, monkeypatch):
+    sid = store.create_session("bob")
+    seen = _session_rows(store)[0]["last_seen_at"]
+    store.session_moderator(sid)
+    assert _session_rows(store)[0]["last_seen_at"] == seen  # within a minute: no write
+    monkeypatch.setattr(st, "SESSION_TOUCH", 0)
+    store.session_moderator(sid)
+    assert st._utc(_session_rows(store)[0]["last_seen_at"]) > st._utc(seen)
+
+
+def _expire_all_sessions(store) -> None:
+    """As if the sessions' 12 hours had passed."""
+    past = st._now() - datetime.timedelta(seconds=1)
+    with store.engine.begin() as conn:
+        conn.execute(update(st.sessions).values(expires_at=past))
+
+
+def test_expired_sessions_are_refused_and_purged(store):
+    expired = store.create_session("alice", ttl=-1)
+    assert store.session_moderator(expired) is None
+    assert _session_rows(store) == []  # looking up an expired session purged it
+    old = [store.create_session("alice"), store.create_session("bob")]
+    assert [store.session_moderator(s)["name"] for s in old] == ["alice", "bob"]
+    _expire_all_sessions(store)
+    assert len(_session_rows(store)) == 2
+    live = store.create_session("bob")  # a new session purges everyone's expired ones
+    assert [r["moderator_id"] for r in _session_rows(store)] == [store.moderator("bob")["id"]]
+    assert [store.session_moderator(s) for s in old] == [None, None]
+    assert store.session_moderator(live)["name"] == "bob"
+    store.create_session("root")
+    _expire_all_sessions(store)
+    assert store.purge_sessions() == 2
+    assert store.session_moderator(live) is None and _session_rows(store) == []
+
+
+def test_revoke_all_sessions_of_a_moderator(store):
+    a1, a2 = store.create_session("alice"), store.create_session(store.moderator("alice")["id"])
+    b = store.create_session("bob")
+    assert store.revoke_sessions("alice") == 2
+    assert store.session_moderator(a1) is None and store.session_moderator(a2) is None
+    assert store.session_moderator(b)["name"] == "bob"
+    assert store.revoke_sessions("alice") == 0
+    with pytest.raises(ModerationError):
+        store.revoke_sessions("nobody")
 
 
 # -- loading ----------------------------------------------------------------------------

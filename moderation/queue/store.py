@@ -1,4 +1,5 @@
-"""The review queue's database: comments to review, the moderators, and an append-only log of their decisions.
+"""The review queue's database: comments to review, the moderators, their web sessions, and an append-only
+log of their decisions.
 
 SQLAlchemy Core, so the same code runs on SQLite (the default, ``moderation.db``
 in the working directory, in WAL mode so the web app and the CLI can use it at
@@ -26,7 +27,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pandas as pd
 from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table,
-                        Text, create_engine, event, func, insert, select, update)
+                        Text, create_engine, delete, event, func, insert, select, update)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
@@ -34,10 +35,12 @@ from sqlalchemy.pool import StaticPool
 from ..errors import ModerationError
 
 __all__ = ["Store", "open_store", "resolve_db_url", "export_decisions", "AddResult", "ACTIONS", "REASONS",
-           "CATEGORIES", "DEFAULT_DB_URL", "ClaimConflict", "hash_password", "verify_password"]
+           "CATEGORIES", "DEFAULT_DB_URL", "ClaimConflict", "hash_password", "verify_password", "SESSION_TTL"]
 
 DEFAULT_DB_URL = "sqlite:///moderation.db"
 CLAIM_TTL = 600  # seconds a moderator holds the comments they are viewing
+SESSION_TTL = 12 * 3600  # seconds a web session lasts from login (not extended by use)
+SESSION_TOUCH = 60  # a session's last_seen_at is rewritten at most this often (not a write per request)
 ACTIONS = ("remove", "keep", "escalate")
 STATUS_FOR_ACTION = {"remove": "removed", "keep": "kept", "escalate": "escalated"}
 STATUSES = ("pending", "removed", "kept", "escalated")
@@ -105,6 +108,17 @@ decisions = Table(
     Column("score_at_decision", Float, nullable=True),
 )
 
+# Web sessions (schema version 2): the row is the session, so logging out (deleting it) kills every copy
+# of the cookie. Only a SHA-256 of the random session id is stored; the id itself is in the cookie alone.
+sessions = Table(
+    "sessions", metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("moderator_id", Integer, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False),
+)
+
 
 # -- migrations -----------------------------------------------------------------
 def _migration_1(conn: Connection) -> None:
@@ -113,7 +127,15 @@ def _migration_1(conn: Connection) -> None:
         table.create(conn)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1]
+def _migration_2(conn: Connection) -> None:
+    """Server-side web sessions: the ``sessions`` table (new; the tables of version 1 are unchanged).
+
+    When ``sessions`` changes, freeze this one's definition and add ``_migration_3``.
+    """
+    sessions.create(conn)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2]
 
 
 def migrate(engine: Engine) -> int:
@@ -219,7 +241,7 @@ _DUMMY_HASH = None
 
 
 def _token_hash(token: str) -> str:
-    # API tokens are 256 random bits: a fast hash is enough (nothing to brute-force).
+    # API tokens and session ids are 256 random bits: a fast hash is enough (nothing to brute-force).
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -359,6 +381,69 @@ class Store:
             return [dict(r) for r in conn.execute(select(moderators.c.id, moderators.c.name,
                                                          moderators.c.is_admin).order_by(moderators.c.name))
                     .mappings()]
+
+    # -- web sessions -------------------------------------------------------
+    def create_session(self, moderator: str | int, *, ttl: int = SESSION_TTL) -> str:
+        """Start a web session for ``moderator`` lasting ``ttl`` seconds; return its random id (256 bits).
+
+        Only the id's SHA-256 is stored, so the table does not hold usable sessions.
+        Expired sessions of everyone are deleted on the way (opportunistic purge).
+        """
+        m = self._require_moderator(moderator)
+        session_id = secrets.token_urlsafe(32)
+        now = _now()
+        with self.engine.begin() as conn:
+            conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
+            conn.execute(insert(sessions).values(
+                id_hash=_token_hash(session_id), moderator_id=m["id"], created_at=now,
+                expires_at=now + _dt.timedelta(seconds=ttl), last_seen_at=now))
+        return session_id
+
+    def session_moderator(self, session_id: str | None) -> dict | None:
+        """The moderator (id, name, is_admin) of a live session, or None if it is unknown, revoked or expired.
+
+        Records when the session was last seen (at most once a minute: not a write per request).
+        """
+        if not session_id or not isinstance(session_id, str):
+            return None
+        key = _token_hash(session_id)
+        now = _now()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(moderators.c.id, moderators.c.name, moderators.c.is_admin,
+                                      sessions.c.expires_at, sessions.c.last_seen_at)
+                               .join(moderators, moderators.c.id == sessions.c.moderator_id)
+                               .where(sessions.c.id_hash == key)).mappings().first()
+        if row is None:
+            return None
+        if _utc(row["expires_at"]) <= now:
+            self.purge_sessions()
+            return None
+        if (now - _utc(row["last_seen_at"])).total_seconds() >= SESSION_TOUCH:
+            with self.engine.begin() as conn:
+                conn.execute(update(sessions).where(sessions.c.id_hash == key).values(last_seen_at=now))
+        return {"id": row["id"], "name": row["name"], "is_admin": row["is_admin"]}
+
+    def revoke_session(self, session_id: str | None) -> bool:
+        """End one session (logout): every copy of its cookie stops working. False if there was no such session."""
+        if not session_id or not isinstance(session_id, str):
+            return False
+        with self.engine.begin() as conn:
+            return conn.execute(delete(sessions).where(sessions.c.id_hash == _token_hash(session_id))).rowcount == 1
+
+    def revoke_sessions(self, moderator: str | int) -> int:
+        """End every session of ``moderator`` (all their browsers); return how many there were.
+
+        For a compromised account, or after changing who may log in. API tokens are
+        separate: ``new_token`` replaces a moderator's token.
+        """
+        m = self._require_moderator(moderator)
+        with self.engine.begin() as conn:
+            return conn.execute(delete(sessions).where(sessions.c.moderator_id == m["id"])).rowcount
+
+    def purge_sessions(self) -> int:
+        """Delete the expired sessions; return how many (``create_session`` does this too)."""
+        with self.engine.begin() as conn:
+            return conn.execute(delete(sessions).where(sessions.c.expires_at <= _now())).rowcount
 
     # -- loading ------------------------------------------------------------
     def add_scored(self, data: pd.DataFrame | str | Path, *, all_rows: bool = False,

@@ -6,10 +6,14 @@ JavaScript is ``static/queue.js`` (keyboard shortcuts), so the
 Content-Security-Policy allows no inline script at all. Comments are hostile
 input: they are only ever inserted escaped, highlighted spans included.
 
-Sessions are a signed cookie (HMAC-SHA256 over moderator id, nonce and
-expiry; HttpOnly, SameSite=Lax). Every form POST carries a CSRF token derived
-from the session nonce (the login form from a pre-session cookie). Machine
-clients use ``Authorization: Bearer <token>`` (``moderation users token NAME``).
+Sessions live in the database (``Store.create_session``; only a hash of the
+session id is stored) and the cookie carries the random session id, signed
+(HMAC-SHA256 over moderator id, session id and expiry; HttpOnly,
+SameSite=Lax). Every request looks the session up, so logging out (which
+deletes it) kills every copy of the cookie, as does
+``Store.revoke_sessions``. Every form POST carries a CSRF token derived from
+the session id (the login form from a pre-session cookie). Machine clients use
+``Authorization: Bearer <token>`` (``moderation users token NAME``).
 """
 
 from __future__ import annotations
@@ -34,14 +38,14 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import DataError
 
 from ..errors import ModerationError
-from .store import ACTIONS, REASONS, ClaimConflict, Store, open_store
+from .store import ACTIONS, REASONS, SESSION_TTL, ClaimConflict, Store, open_store
 
 __all__ = ["create_app", "highlight"]
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "mq_session"
 LOGIN_COOKIE = "mq_login"
-SESSION_SECONDS = 12 * 3600
+SESSION_SECONDS = SESSION_TTL  # 12 h from login
 PAGE_SIZE = 20
 MAX_FAILURES = 5  # failed logins per name within FAILURE_WINDOW before further tries are refused
 FAILURE_WINDOW = 300
@@ -92,7 +96,7 @@ def _unb64(data: str) -> bytes:
 
 
 class _Signer:
-    """Signed, expiring session cookies and the CSRF tokens tied to them."""
+    """Signed, expiring session cookies (carrying a server-side session's id) and the CSRF tokens tied to them."""
 
     def __init__(self, secret: str):
         self.key = hashlib.sha256(("moderation-queue:" + secret).encode()).digest()
@@ -100,8 +104,8 @@ class _Signer:
     def _mac(self, message: str) -> str:
         return _b64(hmac.new(self.key, message.encode(), hashlib.sha256).digest())
 
-    def session(self, moderator_id: int) -> str:
-        body = _b64(json.dumps({"m": moderator_id, "n": secrets.token_hex(16),
+    def session(self, moderator_id: int, session_id: str) -> str:
+        body = _b64(json.dumps({"m": moderator_id, "n": session_id,
                                 "e": int(time.time()) + SESSION_SECONDS}).encode())
         return f"{body}.{self._mac(body)}"
 
@@ -175,11 +179,14 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
 
     # -- auth helpers ---------------------------------------------------------
     def session_user(request: Request) -> tuple[dict | None, str | None]:
+        """The moderator and session id of a signed cookie whose session is live in the store."""
         data = signer.read(request.cookies.get(SESSION_COOKIE))
         if data is None:
             return None, None
-        user = store.moderator(data["m"])
-        return (user, data["n"]) if user else (None, None)
+        user = store.session_moderator(data["n"])
+        if user is None or user["id"] != data["m"]:
+            return None, None
+        return user, data["n"]
 
     def bearer_user(request: Request) -> dict | None:
         auth = request.headers.get("authorization", "")
@@ -264,9 +271,10 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
             return RedirectResponse("/login?error=1", status_code=303)
         with failures_lock:
             failures.pop(name, None)
+        session_id = store.create_session(user["id"], ttl=SESSION_SECONDS)
         response = RedirectResponse("/", status_code=303)
-        response.set_cookie(SESSION_COOKIE, signer.session(user["id"]), max_age=SESSION_SECONDS, httponly=True,
-                            samesite="lax", secure=request.url.scheme == "https")
+        response.set_cookie(SESSION_COOKIE, signer.session(user["id"], session_id), max_age=SESSION_SECONDS,
+                            httponly=True, samesite="lax", secure=request.url.scheme == "https")
         response.delete_cookie(LOGIN_COOKIE)
         return response
 
@@ -275,6 +283,8 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
         user, _, refused = await form_user(request)
         if refused:
             return refused
+        # delete the session server-side, so a copy of the cookie is refused too (form_user checked the cookie)
+        store.revoke_session(signer.read(request.cookies.get(SESSION_COOKIE))["n"])
         store.release(user["id"])
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE)

@@ -55,19 +55,22 @@ def threshold_table(labels, scores, thresholds=THRESHOLDS) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def choose_threshold(labels, scores, *, target_precision: float | None = 0.9,
+def choose_threshold(labels, scores, *, target_precision: float | None = None,
                      target_recall: float | None = None) -> tuple[float, bool]:
     """The operating threshold and whether the target was met.
 
-    With a precision target: the lowest threshold whose precision reaches it (the
-    most recall at that precision). With a recall target: the highest threshold
-    whose recall reaches it (the least workload at that recall). When the target
-    cannot be met, the threshold with the best F1 is returned with ``False``.
+    With a precision target (0.9 when neither target is given): the lowest
+    threshold whose precision reaches it (the most recall at that precision). With
+    a recall target: the highest threshold whose recall reaches it (the least
+    workload at that recall). When the target cannot be met, the threshold with the
+    best F1 is returned with ``False``.
     """
     y = np.asarray(labels, dtype=int)
     s = np.asarray(scores, dtype=float)
     if target_precision is not None and target_recall is not None:
         raise ModerationError("give a target precision or a target recall, not both")
+    if target_precision is None and target_recall is None:
+        target_precision = 0.9
     precision, recall, thresholds = precision_recall_curve(y, s)
     precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
     if target_recall is not None:
@@ -246,7 +249,7 @@ def operating_points(labels, scores, targets=OPERATING_TARGETS) -> pd.DataFrame:
     if len(set(y.tolist())) < 2:
         return pd.DataFrame(columns=["target", "threshold", "met", "precision", "recall", "flag_rate"])
     for kind, value in targets:
-        t, met = choose_threshold(y, scores, **{"target_precision": None, f"target_{kind}": value})
+        t, met = choose_threshold(y, scores, **{f"target_{kind}": value})
         m = metrics(y, scores, t)
         rows.append({"target": f"{kind} ≥ {value:g}", "threshold": t, "met": met, "precision": m["precision"],
                      "recall": m["recall"], "flag_rate": m["flag_rate"]})

@@ -469,7 +469,8 @@ def describe(root: str | Path, names: list[str] | tuple[str, ...] | None = None,
 
 def find_data_root(explicit: str | Path | None = None) -> Path | None:
     """Where the corpora are: ``explicit``, else $MODERATION_DATA, else ../shared/data
-    from the working directory, else ../shared/data from the repository root.
+    from the working directory or its parent (a notebook runs in ``notebooks/``),
+    else ../shared/data from the repository root.
 
     A location the user named (argument or environment variable) is returned
     only if it exists; it is never silently replaced by a default. None when
@@ -483,7 +484,8 @@ def find_data_root(explicit: str | Path | None = None) -> Path | None:
         path = Path(env).expanduser()
         return path if path.is_dir() else None
     repo_root = Path(__file__).resolve().parent.parent
-    for candidate in (Path.cwd() / ".." / "shared" / "data", repo_root / ".." / "shared" / "data"):
+    for candidate in (Path.cwd() / ".." / "shared" / "data", Path.cwd() / ".." / ".." / "shared" / "data",
+                      repo_root / ".." / "shared" / "data"):
         if candidate.is_dir():
             return candidate.resolve()
     return None

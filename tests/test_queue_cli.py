@@ -67,6 +67,19 @@ def test_users_token(db):
     assert r.exit_code == 2 and r.stderr == "Error: no such moderator: nobody\n"
 
 
+def test_users_logout_ends_every_session(db):
+    run("users", "add", "carol", "--db", db, input="carol-password\n")
+    store = open_store(db)
+    sessions = [store.create_session(store.moderator("carol")["id"]) for _ in range(2)]
+    assert all(store.session_moderator(s)["name"] == "carol" for s in sessions)
+    r = run("users", "logout", "carol", "--db", db)
+    assert r.exit_code == 0 and r.stdout == "Ended 2 sessions of carol\n"
+    assert [store.session_moderator(s) for s in sessions] == [None, None]
+    assert run("users", "logout", "carol", "--db", db).stdout == "Ended 0 sessions of carol\n"
+    r = run("users", "logout", "nobody", "--db", db)
+    assert r.exit_code == 2 and r.stderr == "Error: no such moderator: nobody\n"
+
+
 def test_queue_add_is_idempotent(db, scored, tiny_model_dir):
     path, frame = scored
     flagged = int(frame["flag"].sum())

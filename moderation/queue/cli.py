@@ -68,6 +68,17 @@ def users_token(
     typer.echo(_store(db).new_token(name))
 
 
+@users_app.command("logout")
+@user_errors
+def users_logout(
+    name: str = typer.Argument(..., help="Moderator to sign out of every browser."),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+):
+    """End every web session of NAME at once (a lost laptop, a shared password); API tokens are untouched."""
+    ended = _store(db).revoke_sessions(name)
+    typer.echo(f"Ended {ended} session{'' if ended == 1 else 's'} of {name}")
+
+
 def _load_model(model_dir: Optional[Path], required: bool):
     from ..model import load_model
 

@@ -6,7 +6,7 @@ highlighted spans, calibration, obfuscation and fairness.
 Trains the default recipe (``moderation train --corpus``) once per left-out corpus,
 so it takes minutes. Writes ``benchmarks/results/quality.json`` and
 ``benchmarks/results/quality.md``; ``--update-card`` also merges the results into
-the model's card (``card.json`` and ``MODEL_CARD.md``; the joblib file, and so its
+the model's card (``card.json`` and ``MODEL_CARD.md``; the model file, and so its
 sha256, is untouched) and the cross-corpus table into the README.
 """
 

@@ -212,7 +212,7 @@ app.add_typer(model_app, name="model")
 @model_app.command("verify")
 @user_errors
 def model_verify(directory: Optional[Path] = typer.Argument(None, help="Model directory [default: the shipped default model].")):
-    """Check that a model's joblib file matches its card (nothing is unpickled)."""
+    """Check that a model's file matches the sha256 in its card (without loading it)."""
     from .model import default_model_path, verify_model
 
     card = verify_model(directory)

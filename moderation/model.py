@@ -3,16 +3,20 @@
 ``build_pipeline`` makes the Pipeline (normalise → word and character TF-IDF →
 logistic regression). ``Model`` wraps a fitted Pipeline with its operating
 threshold and model card, and is what users score, flag and explain with.
-A model on disk is a directory: ``model.joblib``, ``card.json``, ``MODEL_CARD.md``.
+A model on disk is a directory: ``model.skops``, ``card.json``, ``MODEL_CARD.md``.
+The model file is in skops's format, which rebuilds objects from a schema without
+running pickled code and refuses types it has not been told to trust.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import sys
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
@@ -33,7 +37,10 @@ from .normalize import TextNormalizer, is_dropped, normalize, normalize_with_off
 
 __all__ = ["Model", "Span", "build_pipeline", "load_model", "verify_model", "DEFAULT_MODEL", "MAX_TEXT_CHARS"]
 
-MODEL_FILE = "model.joblib"
+MODEL_FILE = "model.skops"
+LEGACY_MODEL_FILE = "model.joblib"  # written by moderation 0.1.0; a pickle, loaded only when its sha256 matches
+# the project's own classes in a Pipeline; skops trusts scikit-learn's, numpy's and scipy's itself
+TRUSTED_TYPES = ("moderation.features.HashedTfidf", "moderation.normalize.TextNormalizer")
 CARD_FILE = "card.json"
 CARD_MD_FILE = "MODEL_CARD.md"
 DEFAULT_MODEL = "default"
@@ -276,25 +283,60 @@ class Model:
 
     # -- persistence -------------------------------------------------------
     def save(self, path: str | Path) -> Path:
-        """Write ``model.joblib``, ``card.json`` (with the joblib's sha256) and ``MODEL_CARD.md``."""
+        """Write ``model.skops``, ``card.json`` (with the model file's sha256) and ``MODEL_CARD.md``.
+
+        The same model gives the same bytes: skops's object ids and the zip's dates are
+        replaced by fixed ones (``_canonical_skops``).
+        """
+        import skops.io as sio
+
         from .card import render_model_card
 
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         model_path = path / MODEL_FILE
-        tmp = model_path.with_suffix(".joblib.tmp")
-        joblib.dump({"pipeline": self.pipeline, "threshold": self.threshold, "categories": self.categories},
-                    tmp, compress=3)
+        tmp = model_path.with_suffix(".skops.tmp")
+        data = sio.dumps({"pipeline": self.pipeline, "threshold": float(self.threshold), "categories": self.categories})
+        tmp.write_bytes(_canonical_skops(data))
         tmp.replace(model_path)
+        (path / LEGACY_MODEL_FILE).unlink(missing_ok=True)
         card = dict(self.card)
         card["threshold"] = float(self.threshold)
         card["file"] = {"name": MODEL_FILE, "sha256": sha256_file(model_path),
                         "bytes": model_path.stat().st_size}
-        card.setdefault("versions", versions())
+        card["versions"] = versions()  # what wrote this file
         self.card = card
         (path / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=False) + "\n")
         (path / CARD_MD_FILE).write_text(render_model_card(card))
         return path
+
+
+def _canonical_skops(data: bytes) -> bytes:
+    """A skops file with its object ids numbered in order of appearance and fixed zip dates.
+
+    skops names arrays and marks shared objects by ``id()``, which changes from run
+    to run; numbering them consistently keeps every reference and makes the file
+    reproducible.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
+    schema = src.read("schema.json").decode("utf-8")
+    order: dict[str, str] = {}
+    for m in re.finditer(r'"__id__": (\d+)|"(\d+)\.npy"', schema):
+        order.setdefault(m.group(1) or m.group(2), str(len(order)))
+    schema = re.sub(r'("__id__": )(\d+)', lambda m: m.group(1) + order[m.group(2)], schema)
+    schema = re.sub(r'"(\d+)\.npy"', lambda m: f'"{order[m.group(1)]}.npy"', schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            name, body = info.filename, src.read(info.filename)
+            if name == "schema.json":
+                body = schema.encode("utf-8")
+            else:
+                stem, ext = name.split(".", 1)
+                name = f"{order[stem]}.{ext}"
+            dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), body,
+                         compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    return out.getvalue()
 
 
 def _original_end(text: str, last: int) -> int:
@@ -318,10 +360,12 @@ def sha256_file(path: str | Path) -> str:
 
 
 def versions() -> dict:
+    from importlib.metadata import version
+
     from . import __version__
 
     return {"python": sys.version.split()[0], "scikit-learn": sklearn.__version__,
-            "numpy": np.__version__, "joblib": joblib.__version__, "moderation": __version__}
+            "numpy": np.__version__, "skops": version("skops"), "moderation": __version__}
 
 
 def default_model_path() -> Path:
@@ -332,41 +376,62 @@ def default_model_path() -> Path:
         return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
 
 
-def verify_model(path: str | Path | None = None) -> dict:
-    """Check a model directory without unpickling anything; its card if the joblib matches it.
+def _model_file(directory: Path, card: dict, card_path: Path) -> Path:
+    """The model file the card names: ``model.skops``, or a legacy ``model.joblib``."""
+    try:
+        name = card["file"]["name"]
+        card["file"]["sha256"]
+    except (KeyError, TypeError) as e:
+        raise ModerationError(f"unreadable model card {card_path}: missing {e}") from None
+    if name not in (MODEL_FILE, LEGACY_MODEL_FILE):
+        raise ModerationError(f"unreadable model card {card_path}: unknown model file {name!r}")
+    return directory / name
 
-    Raises ModerationError when the directory, the card or the joblib file is
-    missing or unreadable, or when the joblib's sha256 differs from the card's
-    (a tampered or truncated file).
-    """
+
+def _read_verified(path: str | Path | None) -> tuple[Path, dict, Path, bytes]:
+    """The directory, card, model file and its bytes, after checking the bytes' sha256 against the card."""
     directory = default_model_path() if path is None else Path(path)
     card_path = directory / CARD_FILE
-    model_path = directory / MODEL_FILE
     if not directory.is_dir():
         raise ModerationError(f"model directory not found: {directory}")
-    if not card_path.is_file() or not model_path.is_file():
+    if not card_path.is_file():
         raise ModerationError(f"not a model directory (needs {MODEL_FILE} and {CARD_FILE}): {directory}")
     try:
         card = json.loads(card_path.read_text())
-        expected = card["file"]["sha256"]
-    except (ValueError, KeyError, TypeError) as e:
+    except ValueError as e:
         raise ModerationError(f"unreadable model card {card_path}: {e}") from None
-    actual = sha256_file(model_path)
+    if not isinstance(card, dict):
+        raise ModerationError(f"unreadable model card {card_path}: not a JSON object")
+    model_path = _model_file(directory, card, card_path)
+    if not model_path.is_file():
+        raise ModerationError(f"not a model directory (needs {model_path.name} and {CARD_FILE}): {directory}")
+    data = model_path.read_bytes()
+    actual, expected = hashlib.sha256(data).hexdigest(), card["file"]["sha256"]
     if actual != expected:
         raise ModerationError(f"{model_path} does not match its model card (sha256 {actual[:12]}…, "
-                              f"card says {expected[:12]}…): refusing to load a tampered or truncated model")
-    return card
+                              f"card says {str(expected)[:12]}…): refusing to load a tampered or truncated model")
+    return directory, card, model_path, data
+
+
+def verify_model(path: str | Path | None = None) -> dict:
+    """Check a model directory without loading the model; its card if the model file matches it.
+
+    Raises ModerationError when the directory, the card or the model file is
+    missing or unreadable, or when the model file's sha256 differs from the
+    card's (a tampered or truncated file).
+    """
+    return _read_verified(path)[1]
 
 
 def load_model(path: str | Path | None = None) -> Model:
     """Load a model directory (the shipped default model when ``path`` is None).
 
-    The joblib file's sha256 must match the card's before anything is unpickled:
-    a tampered or truncated file is refused. Pickle-based model files run code
-    when loaded, so load them only from sources you trust.
+    The model file's sha256 must match the card's, and a skops file may hold only
+    scikit-learn's, numpy's and scipy's types and ``TRUSTED_TYPES``: anything else is
+    refused before an object is built. A legacy ``model.joblib`` (a pickle, which
+    runs code when loaded) is loaded only when its sha256 matches, with a warning.
     """
-    directory = default_model_path() if path is None else Path(path)
-    card = verify_model(directory)
+    directory, card, model_path, data = _read_verified(path)
     written_with = card.get("versions", {}).get("scikit-learn")
     if written_with and written_with != sklearn.__version__:
         warnings.warn(f"model {directory} was written with scikit-learn {written_with}, "
@@ -374,6 +439,26 @@ def load_model(path: str | Path | None = None) -> Model:
                       UserWarning, stacklevel=2)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
-        payload = joblib.load(directory / MODEL_FILE)
+        if model_path.name == LEGACY_MODEL_FILE:
+            warnings.warn(f"{model_path} is a pickle (moderation 0.1.0): load it only from a source you trust, and "
+                          "save it again to write the safe skops format", UserWarning, stacklevel=2)
+            payload = joblib.load(io.BytesIO(data))
+        else:
+            payload = _load_skops(model_path, data)
     return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card,
                  categories=payload.get("categories", {}))
+
+
+def _load_skops(model_path: Path, data: bytes) -> dict:
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        # skops checks every type against the allow-list before it builds any object
+        return sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+        raise ModerationError(f"{model_path} holds types this version of moderation does not trust: "
+                              f"{', '.join(untrusted)}; refusing to load it") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as e:
+        raise ModerationError(f"{model_path} is not a readable skops model file: {e}") from None

@@ -69,7 +69,7 @@ def test_score_with_reasons_names_terms(small_model):
 
 def test_save_load_round_trip(small_model, tmp_path):
     path = small_model.save(tmp_path / "m")
-    assert sorted(p.name for p in path.iterdir()) == ["MODEL_CARD.md", "card.json", "model.joblib"]
+    assert sorted(p.name for p in path.iterdir()) == ["MODEL_CARD.md", "card.json", "model.skops"]
     loaded = moderation.load_model(path)
     texts = ["you are a pathetic moron", "lovely weather in Almaty"]
     np.testing.assert_array_equal(loaded.score(texts), small_model.score(texts))
@@ -77,7 +77,8 @@ def test_save_load_round_trip(small_model, tmp_path):
     card = json.loads((path / "card.json").read_text())
     assert card["threshold"] == small_model.threshold
     assert len(card["file"]["sha256"]) == 64
-    assert card["versions"]["scikit-learn"]
+    assert card["versions"]["scikit-learn"] and card["versions"]["skops"]
+    assert card["file"]["name"] == "model.skops"
     for key in ("rows", "positive_rate", "sources"):
         assert key in card["training_data"]
     for key in ("roc_auc", "pr_auc", "precision", "recall", "f1"):
@@ -87,7 +88,7 @@ def test_save_load_round_trip(small_model, tmp_path):
 
 def test_tampered_model_is_refused(small_model, tmp_path):
     path = small_model.save(tmp_path / "m")
-    with open(path / "model.joblib", "ab") as f:
+    with open(path / "model.skops", "ab") as f:
         f.write(b"\0")
     with pytest.raises(ModerationError, match="does not match its model card"):
         moderation.load_model(path)
@@ -95,8 +96,8 @@ def test_tampered_model_is_refused(small_model, tmp_path):
 
 def test_truncated_model_is_refused(small_model, tmp_path):
     path = small_model.save(tmp_path / "m")
-    data = (path / "model.joblib").read_bytes()
-    (path / "model.joblib").write_bytes(data[: len(data) // 2])
+    data = (path / "model.skops").read_bytes()
+    (path / "model.skops").write_bytes(data[: len(data) // 2])
     with pytest.raises(ModerationError, match="tampered or truncated"):
         moderation.load_model(path)
 
@@ -133,21 +134,76 @@ def test_model_verify_command(small_model, tmp_path):
     result = CliRunner().invoke(app, ["model", "verify", str(path)])
     assert result.exit_code == 0
     assert result.stdout.startswith(f"OK {path}: sha256 {small_model.card['file']['sha256']}, written with scikit-learn ")
-    with open(path / "model.joblib", "ab") as f:
+    with open(path / "model.skops", "ab") as f:
         f.write(b"x")
     result = CliRunner().invoke(app, ["model", "verify", str(path)])
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"Error: {path / 'model.joblib'} does not match its model card")
+    assert result.stderr.startswith(f"Error: {path / 'model.skops'} does not match its model card")
 
 
 def test_tampered_pickle_is_never_unpickled(small_model, tmp_path, monkeypatch):
-    """A replaced joblib that would run code is refused before joblib.load is called."""
+    """A legacy joblib replaced by one that would run code is refused before joblib.load is called."""
     import joblib
 
     path = small_model.save(tmp_path / "m")
+    card = json.loads((path / "card.json").read_text())
+    card["file"]["name"] = "model.joblib"
+    (path / "card.json").write_text(json.dumps(card))
     (path / "model.joblib").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
     called = []
     monkeypatch.setattr(joblib, "load", lambda *a, **k: called.append(a))
     with pytest.raises(ModerationError, match="does not match its model card"):
         moderation.load_model(path)
     assert called == []
+
+
+def test_same_model_saves_the_same_bytes(small_model, tmp_path):
+    a = small_model.save(tmp_path / "a") / "model.skops"
+    b = small_model.save(tmp_path / "b") / "model.skops"
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_untrusted_types_are_refused_even_with_a_matching_hash(tmp_path):
+    """A skops file naming a type we do not trust is refused, though its sha256 matches its card."""
+    import hashlib
+
+    import skops.io as sio
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.preprocessing import FunctionTransformer
+
+    path = tmp_path / "m"
+    path.mkdir()
+    data = sio.dumps({"pipeline": FunctionTransformer(func=TfidfVectorizer), "threshold": 0.5, "categories": {}})
+    (path / "model.skops").write_bytes(data)
+    (path / "card.json").write_text(json.dumps({"file": {"name": "model.skops",
+                                                         "sha256": hashlib.sha256(data).hexdigest()}}))
+    with pytest.raises(ModerationError, match=r"holds types this version of moderation does not trust: .*TfidfVectorizer"):
+        moderation.load_model(path)
+
+
+def test_card_naming_another_file_is_refused(small_model, tmp_path):
+    path = small_model.save(tmp_path / "m")
+    card = json.loads((path / "card.json").read_text())
+    card["file"]["name"] = "../../etc/passwd"
+    (path / "card.json").write_text(json.dumps(card))
+    with pytest.raises(ModerationError, match=r"unknown model file '\.\./\.\./etc/passwd'"):
+        moderation.load_model(path)
+
+
+def test_legacy_joblib_model_loads_with_a_warning(small_model, tmp_path):
+    import hashlib
+
+    import joblib
+
+    path = small_model.save(tmp_path / "m")
+    card = json.loads((path / "card.json").read_text())
+    (path / "model.skops").unlink()
+    joblib.dump({"pipeline": small_model.pipeline, "threshold": small_model.threshold, "categories": {}},
+                path / "model.joblib")
+    card["file"] = {"name": "model.joblib", "sha256": hashlib.sha256((path / "model.joblib").read_bytes()).hexdigest()}
+    (path / "card.json").write_text(json.dumps(card))
+    with pytest.warns(UserWarning, match="is a pickle .*save it again to write the safe skops format"):
+        legacy = moderation.load_model(path)
+    np.testing.assert_array_equal(legacy.score(["you idiot"]), small_model.score(["you idiot"]))
+    legacy.save(path)  # converts: the pickle goes
+    assert sorted(p.name for p in path.iterdir()) == ["MODEL_CARD.md", "card.json", "model.skops"]

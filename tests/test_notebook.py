@@ -65,7 +65,7 @@ def check_run(nb) -> float:
     assert any("image/png" in o.get("data", {}) for o in outputs(nb)), "the chart was not drawn"
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs(nb))
     assert "Worst false positives" in html and "Worst false negatives" in html
-    assert "walkthrough" in text and "model.joblib" in text  # the model was saved
+    assert "walkthrough" in text and "model.skops" in text  # the model was saved
     return float(auc.group(1))
 
 

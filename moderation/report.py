@@ -34,7 +34,7 @@ SUMMARY = (("rows", "rows"), ("positives", "remove"), ("roc_auc", "ROC-AUC"), ("
            ("f1", "F1"), ("flag_rate", "flag rate"))
 
 
-def _figure_module():
+def _figure_class():
     try:
         from matplotlib.figure import Figure
     except ImportError:
@@ -86,7 +86,7 @@ def _curves_plot(evals: list[Evaluation], by_model: bool) -> str:
     """ROC and precision-recall curves of one data file, a line per model, the operating point marked."""
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    Figure = _figure_module()
+    Figure = _figure_class()
     fig = Figure(figsize=(9, 3.8))
     roc, pr = fig.subplots(1, 2)
     for i, e in enumerate(evals):
@@ -116,7 +116,7 @@ def _curves_plot(evals: list[Evaluation], by_model: bool) -> str:
 
 def _threshold_plot(e: Evaluation) -> str:
     """Precision, recall and flag rate against the threshold, the operating threshold marked."""
-    Figure = _figure_module()
+    Figure = _figure_class()
     grid = np.linspace(0.01, 0.99, 99)
     flagged = e.scores[None, :] >= grid[:, None]
     positives = e.labels == 1
@@ -141,7 +141,7 @@ def _threshold_plot(e: Evaluation) -> str:
 
 def _calibration_plot(evals: list[Evaluation], by_model: bool) -> str:
     """The reliability curve of one data file, a line per model."""
-    Figure = _figure_module()
+    Figure = _figure_class()
     fig = Figure(figsize=(4.6, 3.8))
     ax = fig.subplots()
     ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=1, label="perfectly calibrated")
@@ -160,7 +160,7 @@ def _calibration_plot(evals: list[Evaluation], by_model: bool) -> str:
 
 def _bias_heatmap(e: Evaluation) -> str:
     """Subgroup, BPSN and BNSP AUC per identity as a heat map (red below 0.8, green near 1)."""
-    Figure = _figure_module()
+    Figure = _figure_class()
     t = _worst_identities(e.identities).head(HEATMAP_ROWS)
     values = t[list(BIAS_COLUMNS)].to_numpy(dtype=float)
     fig = Figure(figsize=(4.2, 0.9 + 0.26 * len(t)))

@@ -203,11 +203,17 @@ class Model:
         rows, cols = rows[order], cols[order]
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
         rows, cols = rows[rank < k], cols[rank < k]
-        # the first occurrence of each (text, column) gives the phrase to show
-        keys = occ.doc.astype(np.int64) * Xw.shape[1] + occ.col
-        unique, first = np.unique(keys, return_index=True)
-        at = first[np.searchsorted(unique, rows.astype(np.int64) * Xw.shape[1] + cols)]
         out: list[list[str]] = [[] for _ in normalized]
+        if not len(rows):
+            return ["" for _ in normalized]
+        # the first occurrence of each chosen (text, column) gives the phrase to show; only the
+        # occurrences of chosen pairs are sorted, not all of them
+        chosen = rows.astype(np.int64) * Xw.shape[1] + cols
+        wanted = np.unique(chosen)
+        keys = occ.doc.astype(np.int64) * Xw.shape[1] + occ.col
+        hits = np.flatnonzero(wanted[np.minimum(np.searchsorted(wanted, keys), len(wanted) - 1)] == keys)
+        unique, first = np.unique(keys[hits], return_index=True)
+        at = hits[first[np.searchsorted(unique, chosen)]]
         for row, s, e in zip(rows.tolist(), occ.start[at].tolist(), occ.end[at].tolist()):
             out[row].append(normalized[row][s:e])
         return ["; ".join(terms) for terms in out]

@@ -85,7 +85,9 @@ _SPACED = re.compile(r"(?<![a-z0-9@$*#])(?:[a-z0-9@$!*]([ .\-_])(?:[a-z0-9@$!*]\
 _WORD = re.compile(r"(?<![a-z0-9@$!*#%|+_])[a-z@$!*#%|+_]*[0-9@$!*#%|+_][a-z0-9@$!*#%|+_]*")
 # Tokens that are ordinary numbers-with-units or names-with-numbers, not leetspeak.
 _NOT_LEET = re.compile(r"^(?:\d+(?:st|nd|rd|th|s|k|m|b|x|am|pm|kg|km|cm|mm|gb|mb|px|yo|ish)|[a-z]+\d{2,}|#\w+)$")
-_STRETCH = re.compile(r"([a-z])\1{2,}")
+# A character that _WORD needs: texts without one skip that pass (most comments).
+_LEET_OR_MASK_CHAR = re.compile(r"[0-9@$!*#%|+_]")
+_STRETCH = re.compile(r"([a-z])\1\1+")  # written so, re scans it twice as fast as ([a-z])\1{2,}
 _SPACES = re.compile(r"\s+")
 _SPACE_RUNS = re.compile(r"\s{2,}|[^\S ]")  # several white-space characters, or one that is not a space
 
@@ -220,8 +222,8 @@ def _sub(pattern: re.Pattern, repl, text: str, offsets: list[int] | None) -> tup
 
 
 def _collapse_spaces(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
-    if offsets is None:
-        return _SPACES.sub(" ", text).strip(), None
+    if offsets is None:  # str.split and re's \s agree on what white space is
+        return " ".join(text.split()), None
     text, offsets = _sub(_SPACES, lambda m: (" ", [0]), text, offsets)
     left = len(text) - len(text.lstrip())
     stripped = text.strip()
@@ -232,9 +234,13 @@ def _normalize(text: str, offsets: list[int] | None) -> tuple[str, list[int] | N
     text, offsets = _fold(text, offsets)
     if "http" in text or "www." in text:
         text, offsets = _sub(_URL, _url, text, offsets)
-    text, offsets = _sub(_SPACE_RUNS, lambda m: (" ", [0]), text, offsets)
+    if offsets is None:
+        text = " ".join(text.split())  # as _SPACE_RUNS, and the ends trimmed, which the patterns below ignore
+    else:
+        text, offsets = _sub(_SPACE_RUNS, lambda m: (" ", [0]), text, offsets)
     text, offsets = _sub(_SPACED, _join_spaced, text, offsets)
-    text, offsets = _sub(_WORD, _decode_word, text, offsets)
+    if _LEET_OR_MASK_CHAR.search(text):
+        text, offsets = _sub(_WORD, _decode_word, text, offsets)
     text, offsets = _sub(_STRETCH, _squeeze, text, offsets)
     return _collapse_spaces(text, offsets)
 

@@ -14,7 +14,7 @@ from sklearn.metrics import (average_precision_score, brier_score_loss, precisio
 
 from .errors import ModerationError
 
-__all__ = ["metrics", "threshold_table", "choose_threshold", "evaluate", "bias_metrics", "span_f1",
+__all__ = ["metrics", "threshold_table", "threshold_curve", "choose_threshold", "evaluate", "bias_metrics", "span_f1",
            "calibration_curve_table", "THRESHOLDS", "LabelledSet", "read_labelled_set", "Evaluation",
            "detailed_evaluation", "operating_points", "category_metrics", "identity_bias_table"]
 
@@ -53,6 +53,24 @@ def threshold_table(labels, scores, thresholds=THRESHOLDS) -> pd.DataFrame:
         m = metrics(labels, scores, t)
         rows.append({k: m[k] for k in ("threshold", "precision", "recall", "f1", "flag_rate")})
     return pd.DataFrame(rows)
+
+
+def threshold_curve(labels, scores, thresholds=None) -> pd.DataFrame:
+    """Comments flagged, precision, recall and flag rate at many thresholds (default 0.01 … 0.99).
+
+    Counts come from one sort of the scores, not a pass per threshold, so a fine grid
+    over a large set is cheap. Precision is NaN where nothing is flagged.
+    """
+    y = np.asarray(labels, dtype=int)
+    s = np.asarray(scores, dtype=float)
+    t = np.round(np.arange(1, 100) / 100, 2) if thresholds is None else np.asarray(thresholds, dtype=float)
+    flagged = len(s) - np.searchsorted(np.sort(s), t, side="left")  # scores ≥ t
+    positives = np.sort(s[y == 1])
+    tp = len(positives) - np.searchsorted(positives, t, side="left")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(flagged > 0, tp / np.maximum(flagged, 1), np.nan)
+    return pd.DataFrame({"threshold": t, "flagged": flagged, "precision": precision,
+                         "recall": tp / max(len(positives), 1), "flag_rate": flagged / max(len(s), 1)})
 
 
 def choose_threshold(labels, scores, *, target_precision: float | None = None,
@@ -205,6 +223,7 @@ class Evaluation:
     threshold: float
     metrics: dict
     thresholds: pd.DataFrame
+    curve: pd.DataFrame
     operating_points: pd.DataFrame
     confusion: dict
     calibration: pd.DataFrame
@@ -231,6 +250,7 @@ def detailed_evaluation(model, data: LabelledSet, *, model_name: str = "model", 
         data=data.name, model=model_name, labels=y, scores=scores, threshold=t,
         metrics=metrics(y, scores, t),
         thresholds=threshold_table(y, scores),
+        curve=threshold_curve(y, scores),
         operating_points=operating_points(y, scores),
         confusion={"true_positive": int(np.sum(flagged & (y == 1))), "false_positive": int(np.sum(flagged & (y == 0))),
                    "false_negative": int(np.sum(~flagged & (y == 1))), "true_negative": int(np.sum(~flagged & (y == 0)))},

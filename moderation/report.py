@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import io
+import json
 from html import escape
 from pathlib import Path
 from typing import Sequence
@@ -117,26 +118,52 @@ def _curves_plot(evals: list[Evaluation], by_model: bool) -> str:
 def _threshold_plot(e: Evaluation) -> str:
     """Precision, recall and flag rate against the threshold, the operating threshold marked."""
     Figure = _figure_class()
-    grid = np.linspace(0.01, 0.99, 99)
-    flagged = e.scores[None, :] >= grid[:, None]
-    positives = e.labels == 1
-    n_flagged = flagged.sum(axis=1)
-    tp = (flagged & positives[None, :]).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        precision = np.where(n_flagged > 0, tp / np.maximum(n_flagged, 1), np.nan)
-    recall = tp / max(int(positives.sum()), 1)
-    flag_rate = n_flagged / max(len(e.scores), 1)
+    c = e.curve
     fig = Figure(figsize=(4.6, 3.4))
     ax = fig.subplots()
-    ax.plot(grid, precision, label="precision")
-    ax.plot(grid, recall, label="recall")
-    ax.plot(grid, flag_rate, "--", label="flag rate (workload)")
+    ax.plot(c["threshold"], c["precision"], label="precision")
+    ax.plot(c["threshold"], c["recall"], label="recall")
+    ax.plot(c["threshold"], c["flag_rate"], "--", label="flag rate (workload)")
     ax.axvline(e.threshold, color="black", linewidth=1)
     ax.text(e.threshold, 0.02, f" {e.threshold:.3f}", fontsize=8)
     ax.set(xlabel="threshold", ylim=(0, 1.02), xlim=(0, 1), title="What each threshold costs")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     return _img(fig, f"precision, recall and flag rate by threshold: {e.model} on {Path(e.data).name}", "thresholds")
+
+
+def _picker(e: Evaluation) -> str:
+    """A threshold slider that shows precision, recall and workload at every threshold of the curve."""
+    rows = [[round(float(t), 2), None if p != p else round(float(p), 4), round(float(r), 4), round(float(f), 4), int(n)]
+            for t, p, r, f, n in e.curve[["threshold", "precision", "recall", "flag_rate", "flagged"]]
+            .itertuples(index=False)]
+    start = min(max(round(e.threshold, 2), 0.01), 0.99)
+    return (f'<div class="picker" data-curve="{escape(json.dumps(rows))}" data-rows="{len(e.labels)}">'
+            f'<label>Try a threshold: <input type="range" min="0.01" max="0.99" step="0.01" value="{start:.2f}"> '
+            f'<output class="threshold">{start:.2f}</output></label>'
+            '<p>precision <output class="precision">–</output> · recall <output class="recall">–</output> · '
+            'flag rate <output class="flag_rate">–</output> (<output class="flagged">–</output> comments, '
+            '<output class="per10k">–</output> per 10,000)</p></div>')
+
+
+PICKER_JS = """
+document.querySelectorAll('.picker').forEach(function (picker) {
+  var curve = JSON.parse(picker.dataset.curve), input = picker.querySelector('input');
+  function show() {
+    var t = Number(input.value).toFixed(2), row = curve.find(function (r) { return r[0].toFixed(2) === t; });
+    function put(cls, text) { picker.querySelector('.' + cls).textContent = text; }
+    put('threshold', t);
+    if (!row) return;
+    put('precision', row[1] === null ? '–' : row[1].toFixed(3));
+    put('recall', row[2].toFixed(3));
+    put('flag_rate', row[3].toFixed(3));
+    put('flagged', String(row[4]));
+    put('per10k', String(Math.round(row[3] * 10000)));
+  }
+  input.addEventListener('input', show);
+  show();
+});
+"""
 
 
 def _calibration_plot(evals: list[Evaluation], by_model: bool) -> str:
@@ -272,7 +299,8 @@ td.difference{font-weight:600}
 .confusion td.good{background:#e3f4e6}.confusion td.bad{background:#fbe4e1}
 mark{background:#ffd35c;border-radius:2px;padding:0 1px}
 .examples li{margin:6px 0}.examples q{quotes:none}.score{font-weight:600}.row{color:#7a8694;font-size:12px}
-.none,.note{color:#6a7785}summary{cursor:pointer;color:#38495c;margin:6px 0}
+.none,.note{color:#6a7785}.picker{margin:8px 0;padding:6px 10px;background:#f0f3f6;border-radius:6px}
+.picker input{width:220px;vertical-align:middle}.picker output{font-weight:600}.picker p{margin:4px 0 0}summary{cursor:pointer;color:#38495c;margin:6px 0}
 """
 
 
@@ -312,7 +340,7 @@ def render_report(evaluations: Sequence[Evaluation], *, compare: bool = False, t
         '<section id="thresholds"><h2>Choosing a threshold</h2>'
         '<p class="lead">Raising the threshold flags fewer comments: precision rises, recall and the workload fall. '
         "The second table gives the threshold that reaches a target on this data.</p>",
-        _columns([_threshold_plot(e) + _table(e.thresholds, "thresholds", "at fixed thresholds")
+        _columns([_threshold_plot(e) + _picker(e) + _table(e.thresholds, "thresholds", "at fixed thresholds")
                   + _table(e.operating_points, "operating-points", "to reach a target") for e in evals], headings),
         "</section>",
         '<section id="curves"><h2>ROC and precision-recall curves</h2>'
@@ -343,7 +371,7 @@ def render_report(evaluations: Sequence[Evaluation], *, compare: bool = False, t
               _columns(["<h4>False positives</h4>" + _examples(e.false_positives, "false positives")
                         + "<h4>False negatives</h4>" + _examples(e.false_negatives, "false negatives")
                         for e in evals], headings), "</section>",
-              "</main></body></html>\n"]
+              f"</main><script>{PICKER_JS}</script></body></html>\n"]
     return "".join(parts)
 
 

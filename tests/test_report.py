@@ -12,7 +12,7 @@ import pytest
 
 from moderation import ModerationError
 from moderation.evaluate import (LabelledSet, category_metrics, detailed_evaluation, identity_bias_table,
-                                 metrics, operating_points, read_labelled_set)
+                                 metrics, operating_points, read_labelled_set, threshold_curve)
 from moderation.probes import identity_probes
 from moderation.report import render_report, write_report
 
@@ -81,6 +81,20 @@ def test_detailed_evaluation_agrees_with_metrics(small_model, labelled):
         assert labelled.texts[x["row"] - 1] == x["text"]
         assert all(x["text"][s.start:s.end] == s.fragment for s in x["spans"])
     assert e.categories.empty  # the small model has no categories
+
+
+def test_threshold_curve_agrees_with_metrics(small_model, labelled):
+    scores = small_model.score(labelled.texts)
+    curve = threshold_curve(labelled.labels, scores)
+    assert curve["threshold"].tolist() == [round(t / 100, 2) for t in range(1, 100)]
+    for t in (0.01, 0.3, 0.5, 0.77, 0.99):
+        row = curve[curve["threshold"] == t].iloc[0]
+        m = metrics(labelled.labels, scores, t)
+        assert row["flagged"] == round(m["flag_rate"] * m["rows"])
+        assert (row["precision"], row["recall"], row["flag_rate"]) == pytest.approx(
+            (m["precision"], m["recall"], m["flag_rate"]))
+    nothing = threshold_curve([0, 1], [0.2, 0.4], thresholds=[0.5])
+    assert nothing["flagged"].tolist() == [0] and np.isnan(nothing["precision"].iloc[0])
 
 
 def test_operating_points_meet_their_targets():
@@ -174,7 +188,8 @@ def test_report_escapes_the_comments(small_model, tmp_path):
     e = detailed_evaluation(small_model, data, model_name="small")
     assert any(x["text"] == hostile for x in e.false_negatives)
     html = render_report([e])
-    assert "<script>" not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert html.count("<script>") == 1  # the report's own threshold picker, at the end
+    assert '<script>alert("x")' not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
 
 

@@ -54,6 +54,17 @@ def test_report_renders_in_chromium(browser, report, tmp_path):
     summary = page.locator("table.summary tbody tr").all_inner_texts()
     assert summary[0].split() == ["rows", "303", "4056"]
     assert page.locator("#errors mark").count() > 0
+    # the threshold picker starts at the model's threshold and shows the table's numbers at 0.50
+    picker = page.locator(".picker").first
+    assert picker.locator("output.threshold").inner_text() == "0.52"
+    picker.locator("input").evaluate("el => { el.value = '0.5'; el.dispatchEvent(new Event('input')); }")
+    row = page.locator("table.thresholds").first.locator("tbody tr").nth(4).all_inner_texts()[0].split()
+    assert row[0] == "0.500"
+    assert [picker.locator(f"output.{c}").inner_text() for c in ("threshold", "precision", "recall", "flag_rate")] \
+        == ["0.50", row[1], row[2], row[4]]
+    flagged = int(picker.locator("output.flagged").inner_text())
+    assert round(flagged / 303, 3) == float(row[4])
+    assert picker.locator("output.per10k").inner_text() == str(round(flagged / 303 * 10000))
     assert errors == []
     assert [u for u in requests if not u.startswith("file://") and not u.startswith("data:")] == []
     screenshot = tmp_path / "report.png"

@@ -207,3 +207,14 @@ def test_legacy_joblib_model_loads_with_a_warning(small_model, tmp_path):
     np.testing.assert_array_equal(legacy.score(["you idiot"]), small_model.score(["you idiot"]))
     legacy.save(path)  # converts: the pickle goes
     assert sorted(p.name for p in path.iterdir()) == ["MODEL_CARD.md", "card.json", "model.skops"]
+
+
+def test_scoring_in_blocks_gives_the_same_table(small_model, sample_labelled, monkeypatch):
+    import moderation.model as model_module
+
+    texts = sample_labelled["text"].tolist() + ["", None]
+    whole = small_model.score_table(texts, reasons=3)
+    monkeypatch.setattr(model_module, "SCORE_BLOCK", 7)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(small_model.score_table(texts, reasons=3), whole)

@@ -39,7 +39,7 @@ __all__ = ["Model", "Span", "build_pipeline", "load_model", "verify_model", "DEF
 
 MODEL_FILE = "model.skops"
 LEGACY_MODEL_FILE = "model.joblib"  # written by moderation 0.1.0; a pickle, loaded only when its sha256 matches
-# the project's own classes in a Pipeline; skops trusts scikit-learn's, numpy's and scipy's itself
+# the project's own classes in a Pipeline; skops trusts scikit-learn's estimators, numpy arrays and builtins itself
 TRUSTED_TYPES = ("moderation.features.HashedTfidf", "moderation.normalize.TextNormalizer")
 CARD_FILE = "card.json"
 CARD_MD_FILE = "MODEL_CARD.md"
@@ -329,17 +329,27 @@ class Model:
 def _canonical_skops(data: bytes) -> bytes:
     """A skops file with its object ids numbered in order of appearance and fixed zip dates.
 
-    skops names arrays and marks shared objects by ``id()``, which changes from run
-    to run; numbering them consistently keeps every reference and makes the file
-    reproducible.
+    skops names its array files and marks shared objects by ``id()``, which changes
+    from run to run; numbering them consistently keeps every reference and makes the
+    file reproducible. A layout other than ``<id>.<ext>`` files is kept as written.
     """
     src = zipfile.ZipFile(io.BytesIO(data))
+    members = [i.filename for i in src.infolist() if i.filename != "schema.json"]
+    if not all(re.fullmatch(r"\d+\.\w+", name) for name in members):
+        return data
     schema = src.read("schema.json").decode("utf-8")
+    names = "|".join(re.escape(name) for name in members) or "(?!)"
     order: dict[str, str] = {}
-    for m in re.finditer(r'"__id__": (\d+)|"(\d+)\.npy"', schema):
-        order.setdefault(m.group(1) or m.group(2), str(len(order)))
+    for m in re.finditer(rf'"__id__": (\d+)|"({names})"', schema):
+        # from 1: skops takes an __id__ of 0 for "no id" and would not share that object
+        order.setdefault(m.group(1) or m.group(2).split(".")[0], str(len(order) + 1))
+
+    def renamed(name: str) -> str:
+        stem, ext = name.split(".", 1)
+        return f"{order.get(stem, stem)}.{ext}"
+
     schema = re.sub(r'("__id__": )(\d+)', lambda m: m.group(1) + order[m.group(2)], schema)
-    schema = re.sub(r'"(\d+)\.npy"', lambda m: f'"{order[m.group(1)]}.npy"', schema)
+    schema = re.sub(rf'"({names})"', lambda m: f'"{renamed(m.group(1))}"', schema)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
@@ -347,8 +357,7 @@ def _canonical_skops(data: bytes) -> bytes:
             if name == "schema.json":
                 body = schema.encode("utf-8")
             else:
-                stem, ext = name.split(".", 1)
-                name = f"{order[stem]}.{ext}"
+                name = renamed(name)
             dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), body,
                          compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
     return out.getvalue()
@@ -442,8 +451,9 @@ def load_model(path: str | Path | None = None) -> Model:
     """Load a model directory (the shipped default model when ``path`` is None).
 
     The model file's sha256 must match the card's, and a skops file may hold only
-    scikit-learn's, numpy's and scipy's types and ``TRUSTED_TYPES``: anything else is
-    refused before an object is built. A legacy ``model.joblib`` (a pickle, which
+    the types skops trusts by default (scikit-learn's estimators, numpy arrays,
+    builtins) and ``TRUSTED_TYPES``: anything else is refused before an object is
+    built. A legacy ``model.joblib`` (a pickle, which
     runs code when loaded) is loaded only when its sha256 matches, with a warning.
     """
     directory, card, model_path, data = _read_verified(path)

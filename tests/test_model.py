@@ -218,3 +218,23 @@ def test_scoring_in_blocks_gives_the_same_table(small_model, sample_labelled, mo
     import pandas as pd
 
     pd.testing.assert_frame_equal(small_model.score_table(texts, reasons=3), whole)
+
+
+def test_canonical_skops_keeps_every_kind_of_member():
+    """Arrays (.npy) and sparse matrices (.npz) are renumbered consistently and load back equal."""
+    import scipy.sparse as sp
+    import skops.io as sio
+
+    from moderation.model import _canonical_skops
+
+    def payload():
+        shared = np.arange(5.0)
+        return {"dense": shared, "again": shared, "sparse": sp.random(20, 30, density=0.1, random_state=0,
+                                                                       format="csr")}
+
+    a, b = _canonical_skops(sio.dumps(payload())), _canonical_skops(sio.dumps(payload()))
+    assert a == b
+    loaded = sio.loads(a, trusted=["scipy.sparse._csr.csr_matrix"])
+    np.testing.assert_array_equal(loaded["dense"], np.arange(5.0))
+    assert loaded["dense"] is loaded["again"]  # a shared object stays shared
+    assert (loaded["sparse"] != payload()["sparse"]).nnz == 0

@@ -14,7 +14,7 @@ from sklearn.metrics import (average_precision_score, brier_score_loss, precisio
 
 from .errors import ModerationError
 
-__all__ = ["metrics", "threshold_table", "threshold_curve", "choose_threshold", "evaluate", "bias_metrics", "span_f1",
+__all__ = ["metrics", "threshold_table", "threshold_curve", "choose_threshold", "bias_metrics", "span_f1",
            "calibration_curve_table", "THRESHOLDS", "LabelledSet", "read_labelled_set", "Evaluation",
            "detailed_evaluation", "operating_points", "category_metrics", "identity_bias_table"]
 
@@ -101,12 +101,6 @@ def choose_threshold(labels, scores, *, target_precision: float | None = None,
             return float(thresholds[ok[0]]), True
     f1 = np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0)
     return float(thresholds[int(np.argmax(f1))]), False
-
-
-def evaluate(model, texts, labels, thresholds=THRESHOLDS) -> tuple[dict, pd.DataFrame]:
-    """Score ``texts`` with ``model``: the metrics at its threshold and the threshold table."""
-    scores = model.score(texts)
-    return metrics(labels, scores, model.threshold), threshold_table(labels, scores, thresholds)
 
 
 def bias_metrics(labels, scores, subgroup_mask) -> dict:

@@ -212,7 +212,6 @@ class Model:
         rows, cols = rows[order], cols[order]
         rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
         rows, cols = rows[rank < k], cols[rank < k]
-        out: list[list[str]] = [[] for _ in normalized]
         if not len(rows):
             return ["" for _ in normalized]
         # the first occurrence of each chosen (text, column) gives the phrase to show; only the
@@ -223,6 +222,7 @@ class Model:
         hits = np.flatnonzero(wanted[np.minimum(np.searchsorted(wanted, keys), len(wanted) - 1)] == keys)
         unique, first = np.unique(keys[hits], return_index=True)
         at = hits[first[np.searchsorted(unique, chosen)]]
+        out: list[list[str]] = [[] for _ in normalized]
         for row, s, e in zip(rows.tolist(), occ.start[at].tolist(), occ.end[at].tolist()):
             out[row].append(normalized[row][s:e])
         return ["; ".join(terms) for terms in out]

@@ -99,9 +99,8 @@ def _curves_plot(evals: list[Evaluation], by_model: bool) -> str:
         roc.plot(fpr, tpr, color=colour, label=f"{name} (AUC {e.metrics['roc_auc']:.3f})")
         precision, recall, _ = precision_recall_curve(e.labels, e.scores)
         pr.plot(recall, precision, color=colour, label=f"{name} (AP {e.metrics['pr_auc']:.3f})")
-        flagged = e.scores >= e.threshold
-        negatives = max(int(np.sum(e.labels == 0)), 1)
-        op_fpr = float(np.sum(flagged & (e.labels == 0))) / negatives
+        c = e.confusion
+        op_fpr = c["false_positive"] / max(c["false_positive"] + c["true_negative"], 1)
         roc.plot([op_fpr], [e.metrics["recall"]], "o", color=colour, markersize=7)
         pr.plot([e.metrics["recall"]], [e.metrics["precision"]], "o", color=colour, markersize=7,
                 label=f"threshold {e.threshold:.3f}")
@@ -274,7 +273,7 @@ def _highlight(text: str, spans, limit: int = 1200) -> str:
     return "".join(out)
 
 
-def _examples(items: list[dict], kind: str) -> str:
+def _example_list(items: list[dict], kind: str) -> str:
     if not items:
         return f'<p class="none">No {kind}.</p>'
     rows = "".join(f'<li><span class="score">{x["score"]:.3f}</span> <span class="row">row {x["row"]}</span> '
@@ -368,8 +367,8 @@ def render_report(evaluations: Sequence[Evaluation], *, compare: bool = False, t
               '<section id="errors"><h2>Worst errors</h2>'
               '<p class="lead">The highest-scoring comments labelled keep and the lowest-scoring labelled remove, '
               "with the words that pushed the score up highlighted.</p>",
-              _columns(["<h4>False positives</h4>" + _examples(e.false_positives, "false positives")
-                        + "<h4>False negatives</h4>" + _examples(e.false_negatives, "false negatives")
+              _columns(["<h4>False positives</h4>" + _example_list(e.false_positives, "false positives")
+                        + "<h4>False negatives</h4>" + _example_list(e.false_negatives, "false negatives")
                         for e in evals], headings), "</section>",
               f"</main><script>{PICKER_JS}</script></body></html>\n"]
     return "".join(parts)

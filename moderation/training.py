@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from .errors import ModerationError
-from .evaluate import calibration_curve_table, choose_threshold, metrics, threshold_table
+from .evaluate import calibration_curve_table, choose_threshold, metrics, read_labelled_set, threshold_table
 from .io import read_table, require_columns
 from .model import Model, as_texts, build_pipeline, sha256_file, versions
 
@@ -75,10 +75,9 @@ def _check_classes(y: np.ndarray, where: str) -> None:
 
 def read_labelled(path: str | Path, text_col: str = "text", label_col: str = "label",
                   positive: str | None = None) -> tuple[list[str], np.ndarray]:
-    """Texts and 0/1 labels from a labelled table file."""
-    df = read_table(path)
-    require_columns(df, [text_col, label_col], path)
-    return as_texts(df[text_col]), parse_labels(df[label_col], positive, where=f"{path}: column {label_col!r}")
+    """Texts and 0/1 labels from a labelled table file (``evaluate.read_labelled_set`` without categories)."""
+    labelled = read_labelled_set(path, text_col, label_col, positive)
+    return labelled.texts, labelled.labels
 
 
 def source_weights(sources: Sequence[str], emphasis: dict[str, float] | None = None,

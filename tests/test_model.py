@@ -67,6 +67,14 @@ def test_score_with_reasons_names_terms(small_model):
     assert reasons[1] == ""
 
 
+def _edit_card(path, card=None) -> dict:
+    """The model directory's card, or, given ``card``, write it back."""
+    if card is None:
+        return json.loads((path / "card.json").read_text())
+    (path / "card.json").write_text(json.dumps(card))
+    return card
+
+
 def test_save_load_round_trip(small_model, tmp_path):
     path = small_model.save(tmp_path / "m")
     assert sorted(p.name for p in path.iterdir()) == ["MODEL_CARD.md", "card.json", "model.skops"]
@@ -104,9 +112,9 @@ def test_truncated_model_is_refused(small_model, tmp_path):
 
 def test_other_sklearn_version_warns_naming_both(small_model, tmp_path):
     path = small_model.save(tmp_path / "m")
-    card = json.loads((path / "card.json").read_text())
+    card = _edit_card(path)
     card["versions"]["scikit-learn"] = "0.0.1"
-    (path / "card.json").write_text(json.dumps(card))
+    _edit_card(path, card)
     with pytest.warns(UserWarning, match=r"scikit-learn 0\.0\.1.*this is scikit-learn"):
         moderation.load_model(path)
 
@@ -146,9 +154,9 @@ def test_tampered_pickle_is_never_unpickled(small_model, tmp_path, monkeypatch):
     import joblib
 
     path = small_model.save(tmp_path / "m")
-    card = json.loads((path / "card.json").read_text())
+    card = _edit_card(path)
     card["file"]["name"] = "model.joblib"
-    (path / "card.json").write_text(json.dumps(card))
+    _edit_card(path, card)
     (path / "model.joblib").write_bytes(b"cos\nsystem\n(S'echo pwned'\ntR.")
     called = []
     monkeypatch.setattr(joblib, "load", lambda *a, **k: called.append(a))
@@ -183,9 +191,9 @@ def test_untrusted_types_are_refused_even_with_a_matching_hash(tmp_path):
 
 def test_card_naming_another_file_is_refused(small_model, tmp_path):
     path = small_model.save(tmp_path / "m")
-    card = json.loads((path / "card.json").read_text())
+    card = _edit_card(path)
     card["file"]["name"] = "../../etc/passwd"
-    (path / "card.json").write_text(json.dumps(card))
+    _edit_card(path, card)
     with pytest.raises(ModerationError, match=r"unknown model file '\.\./\.\./etc/passwd'"):
         moderation.load_model(path)
 

@@ -17,32 +17,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["AUGMENTATIONS", "identity_augmentation", "threat_augmentation", "slur_augmentation", "IDENTITY_TERMS",
+from .identities import training_terms
+
+__all__ = ["AUGMENTATIONS", "identity_augmentation", "threat_augmentation", "slur_augmentation",
            "SLURS", "BENIGN_TEMPLATES",
            "ABUSIVE_TEMPLATES", "THREAT_TEMPLATES", "VIOLENCE_NEWS_TEMPLATES", "CIVIL_TEMPLATES"]
-
-IDENTITY_TERMS: tuple[str, ...] = (
-    # nationalities and peoples
-    "Russian", "Kazakh", "Ukrainian", "Belarusian", "Georgian", "Chinese", "Japanese", "Korean", "Mexican",
-    "American", "Nigerian", "Kenyan", "Indian", "Pakistani", "Bangladeshi", "Polish", "Irish", "Scottish",
-    "German", "French", "Italian", "Greek", "British", "Syrian", "Iraqi", "Iranian", "Afghan", "Somali",
-    "Ethiopian", "Turkish", "Filipino", "Vietnamese", "Romanian", "Israeli", "Palestinian", "Brazilian",
-    "Cuban", "Haitian", "Jamaican", "Canadian", "Australian", "Chechen", "Tatar", "Uzbek",
-    # ethnicities
-    "Black", "white", "Asian", "Latino", "Latina", "Hispanic", "Arab", "Native American", "Roma", "African",
-    "Indigenous", "biracial", "Aboriginal", "Uyghur", "Kurdish", "Slavic",
-    # religions
-    "Jewish", "Muslim", "Christian", "Catholic", "Hindu", "Buddhist", "Sikh", "atheist", "Protestant",
-    "Mormon", "Orthodox", "evangelical", "Baptist", "Quaker",
-    # sexual orientation and gender
-    "gay", "lesbian", "bisexual", "queer", "straight", "homosexual", "LGBT", "LGBTQ", "transgender", "trans",
-    "nonbinary", "female", "male", "intersex", "asexual",
-    # disability and age
-    "deaf", "blind", "autistic", "disabled", "mentally ill", "paralysed", "dyslexic", "elderly", "young",
-    "old", "teenage", "retired",
-    # migration
-    "immigrant", "refugee", "migrant",
-)
 
 BENIGN_TEMPLATES: tuple[str, ...] = (
     "I'm {identity} and I have lived in this city for twenty years.",
@@ -140,8 +119,9 @@ ABUSIVE_TEMPLATES: tuple[str, ...] = (
 )
 
 
-def identity_augmentation(terms=IDENTITY_TERMS) -> pd.DataFrame:
+def identity_augmentation(terms: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every template × every term, as training rows: text, label, identity_attack, source."""
+    terms = training_terms() if terms is None else terms
     rows = [(t.replace("{identity}", term), label)
             for templates, label in ((BENIGN_TEMPLATES, 0), (ABUSIVE_TEMPLATES, 1))
             for t in templates for term in terms]

@@ -23,13 +23,16 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .errors import ModerationError
+from .errors import ModerationError, ParameterError
 from .io import STDIO, Reject, TableWriter, iter_records, require_columns, require_file, table_format
-from .model import MAX_TEXT_CHARS, Model, as_texts
+from .model import MAX_TEXT_CHARS, Model
+from .normalize import as_texts
 
-__all__ = ["score_file", "score_frame", "Summary", "CHUNK_ROWS", "default_rejects_path", "checkpoint_path"]
+__all__ = ["score_dump", "score_file", "score_frame", "Summary", "CHUNK_ROWS", "ENGINES", "default_rejects_path",
+           "checkpoint_path", "check_score_options"]
 
 CHUNK_ROWS = 5_000
+ENGINES = ("local", "dask")
 NOTE_REPLACED = "invalid UTF-8 replaced"
 NOTE_CUT = f"scored on the first {MAX_TEXT_CHARS:,} characters"
 REJECT_COLUMNS = ["line", "reason", "raw"]
@@ -47,6 +50,7 @@ class Summary:
     threshold: float = 0.0
     rejects_path: str | None = None
     resumed_at: int = 0
+    queued: object | None = None  # what loading the flagged rows into the review queue did (an AddResult)
 
     @property
     def read(self) -> int:
@@ -185,6 +189,91 @@ def _write_json_atomically(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def _resumable(input_path, out_path) -> bool:
+    """Whether a run can be resumed: an input file and a CSV, TSV or JSONL output file, not gzipped."""
+    return (str(out_path) != STDIO and str(input_path) != STDIO and not str(out_path).lower().endswith(".gz")
+            and table_format(out_path) != "parquet")
+
+
+def check_score_options(input_path, out_path, *, threshold: float | None = None, jobs: int | None = None,
+                        chunk_rows: int = CHUNK_ROWS, resume: bool = False) -> None:
+    """Refuse options that cannot work, before the model is loaded or anything is read."""
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise ParameterError(f"{{threshold}} must be between 0 and 1, got {threshold}", "threshold")
+    if jobs is not None and jobs < 1:
+        raise ParameterError("{jobs} must be at least 1", "jobs")
+    if chunk_rows < 1:
+        raise ParameterError("{chunk_rows} must be at least 1", "chunk_rows")
+    table_format(input_path)
+    if str(input_path) != STDIO:
+        require_file(input_path)
+    table_format(out_path)
+    if resume and not _resumable(input_path, out_path):
+        raise ParameterError("{resume} needs an input file and a CSV, TSV or JSONL output file (not gzipped)",
+                             "resume")
+
+
+def score_dump(model, input_path: str | Path, out_path: str | Path = "-", *, engine: str = "local",
+               scheduler: str | None = None, workers: int | None = None, jobs: int | None = None,
+               resume: bool = False, rejects_path: str | Path | None = None, queue: bool = False,
+               db: str | None = None, text_col: str = "text", keep: list[str] | None = None,
+               categories: bool = False, progress: Callable[[int], None] | None = None,
+               echo: Callable[[str], None] | None = None, **options) -> Summary:
+    """Score a comment dump on this machine (``engine="local"``) or on a Dask cluster (``"dask"``).
+
+    ``model`` is a ``Model``, or a model directory (None: the shipped default),
+    loaded only after every option has been checked. With ``queue``, the flagged
+    rows are then loaded into the review queue ``db`` (the output keeps the text
+    for that, and the category scores when the model has them); ``Summary.queued``
+    says what that did. Other options go to ``score_file`` or, for Dask,
+    ``distributed.score_partitions``.
+    """
+    if engine not in ENGINES:
+        raise ParameterError(f"{{engine}} must be local or dask, not {engine}", "engine")
+    threshold = options.get("threshold")
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise ParameterError(f"{{threshold}} must be between 0 and 1, got {threshold}", "threshold")
+    keep = list(keep or [])
+    if engine == "dask":
+        if str(out_path) == STDIO or resume or queue or jobs is not None or rejects_path:
+            raise ParameterError("{engine} dask needs {out_path} DIR and takes no {resume}, {queue}, {jobs} "
+                                 "or {rejects_path}", "engine", "out_path", "resume", "queue", "jobs", "rejects_path")
+        if workers is not None and workers < 1:
+            raise ParameterError("{workers} must be at least 1", "workers")
+        if scheduler and workers:
+            raise ParameterError("give {scheduler} ADDRESS or {workers} N, not both", "scheduler", "workers")
+        from .distributed import score_partitions
+
+        return score_partitions(_model(model), input_path, out_path, text_col=text_col, keep=keep,
+                                categories=categories, scheduler=scheduler, workers=workers, progress=progress,
+                                echo=echo, **options)
+    if scheduler or workers is not None:
+        raise ParameterError("{scheduler} and {workers} need {engine} dask", "scheduler", "workers", "engine")
+    if queue and str(out_path) == STDIO:
+        raise ParameterError("{queue} needs {out_path} FILE (the scored table is loaded from it)", "queue", "out_path")
+    check_score_options(input_path, out_path, threshold=options.get("threshold"), jobs=jobs,
+                        chunk_rows=options.get("chunk_rows", CHUNK_ROWS), resume=resume)
+    m = _model(model)
+    if queue:
+        keep = [text_col] + [c for c in keep if c != text_col]
+        categories = categories or bool(m.categories)
+    summary = score_file(m, input_path, out_path, text_col=text_col, keep=keep, categories=categories, jobs=jobs,
+                         rejects_path=rejects_path, resume=resume, progress=progress, **options)
+    if queue:
+        from .queue import load_scored
+
+        summary.queued = load_scored(out_path, db=db, model=m, text_col=text_col)
+    return summary
+
+
+def _model(model):
+    if model is None or isinstance(model, (str, Path)):
+        from .persist import load_model
+
+        return load_model(model)
+    return model
+
+
 def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-", *, text_col: str = "text",
                id_col: str | None = None, threshold: float | None = None, chunk_rows: int = CHUNK_ROWS,
                keep: list[str] | None = None, categories: bool = False, jobs: int | None = None,
@@ -200,29 +289,18 @@ def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-",
     ``resume`` continues a killed run from its checkpoint. ``progress`` is called
     with the number of rows done after each chunk.
     """
+    check_score_options(input_path, out_path, threshold=threshold, jobs=jobs, chunk_rows=chunk_rows, resume=resume)
     threshold_option = threshold
     threshold = model.threshold if threshold is None else float(threshold)
-    if not 0.0 <= threshold <= 1.0:
-        raise ModerationError(f"threshold must be between 0 and 1, got {threshold}")
     if categories and not model.categories:
         raise ModerationError("this model has no categories (train it on data with category labels)")
     jobs = default_jobs() if jobs is None else jobs
-    if jobs < 1:
-        raise ModerationError("--jobs must be at least 1")
-    if chunk_rows < 1:
-        raise ModerationError("--chunk-rows must be at least 1")
     keep = list(keep or [])
-    table_format(input_path)
-    if str(input_path) != STDIO:
-        require_file(input_path)
     rejects_path = str(rejects_path or default_rejects_path(out_path))
-    resumable = (str(out_path) != STDIO and str(input_path) != STDIO and not str(out_path).lower().endswith(".gz")
-                 and table_format(out_path) != "parquet")
-    if resume and not resumable:
-        raise ModerationError("--resume needs an input file and a CSV, TSV or JSONL output file (not gzipped)")
+    resumable = _resumable(input_path, out_path)
     checkpoint = checkpoint_path(out_path)
     identity = {**(_input_identity(input_path) if resumable else {}),
-                "model_sha256": model.card.get("file", {}).get("sha256"),
+                "model_sha256": model.card.sha256,
                 "options": {"text_col": text_col, "id_col": id_col, "threshold": threshold_option, "chunk_rows": chunk_rows,
                             "keep": keep, "categories": categories, "rejects": rejects_path}}
     summary = Summary(threshold=threshold, rejects_path=rejects_path)

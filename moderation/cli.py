@@ -1,6 +1,9 @@
-"""The ``moderation`` command line: parse options, call the library, print.
+"""The ``moderation`` command line: parse options, call one library function, print.
 
-User errors (``ModerationError``) are printed on one line to stderr with exit status 2.
+User errors (``ModerationError``) are printed on one line to stderr with exit
+status 2; library errors about a parameter are printed with its flag. The
+library is imported inside each command, so ``moderation --help`` loads neither
+scikit-learn nor pandas.
 """
 
 from __future__ import annotations
@@ -12,8 +15,7 @@ from typing import List, Optional
 
 import typer
 
-from .cliutil import user_errors
-from .errors import ModerationError
+from .cliutil import Db, LabelCol, ModelDir, Positive, TextCol, user_errors
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Flag abusive comments: train a classifier, score comment dumps, evaluate.")
@@ -24,7 +26,7 @@ def _warn_on_one_line(message, category, filename, lineno, file=None, line=None)
 
 
 def _load(model_dir: Optional[Path]):
-    from .model import load_model
+    from .persist import load_model
 
     warnings.showwarning = _warn_on_one_line
     return load_model(model_dir)
@@ -39,9 +41,9 @@ def _echo_table(df) -> None:
 def train(
     data: List[Path] = typer.Argument(None, help="Labelled tables (CSV, TSV, JSONL, Parquet; optionally .gz)."),
     out: Path = typer.Option(..., "--out", help="Directory to write the model to."),
-    text_col: str = typer.Option("text", help="Column holding the comment text."),
-    label_col: str = typer.Option("label", help="Column holding the label."),
-    positive: Optional[str] = typer.Option(None, help="The label value meaning 'remove' (else 0/1 or true/false)."),
+    text_col: TextCol = "text",
+    label_col: LabelCol = "label",
+    positive: Positive = None,
     target_precision: Optional[float] = typer.Option(None, help="Pick the threshold for this precision [default 0.90]."),
     target_recall: Optional[float] = typer.Option(None, help="Pick the threshold for this recall instead."),
     eval_file: Optional[Path] = typer.Option(None, help="Measure on this labelled table instead of a held-out split."),
@@ -50,29 +52,22 @@ def train(
     from_queue: Optional[str] = typer.Option(None, help="Also train on the moderators' decisions in this queue database URL."),
 ):
     """Train a model on labelled comments and save it to --out."""
-    from .training import train_from_files
+    from .metrics import DEFAULT_TARGET_PRECISION
+    from .training import train_sources
 
-    if target_precision is not None and target_recall is not None:
-        raise ModerationError("give --target-precision or --target-recall, not both")
-    if not data and corpus is None and from_queue is None:
-        raise ModerationError("give DATA files to train on, --corpus DIR or --from-queue URL")
-    tables = []
-    if from_queue is not None:
-        from .queue.cli import decisions_table
-
-        tables.append(decisions_table(from_queue))
-    model = train_from_files(
-        data or [], corpus=corpus, tables=tables, text_col=text_col, label_col=label_col, positive=positive,
-        target_precision=0.9 if target_precision is None and target_recall is None else target_precision,
+    model = train_sources(
+        data or [], corpus=corpus, from_queue=from_queue, text_col=text_col, label_col=label_col, positive=positive,
+        target_precision=DEFAULT_TARGET_PRECISION if target_precision is None and target_recall is None
+        else target_precision,
         target_recall=target_recall, eval_file=eval_file, cross_corpus=cross_corpus)
     model.save(out)
-    m = model.card["evaluation"]["held_out"]
-    typer.echo(f"Saved model to {out} ({model.card['training_data']['rows']} rows; "
-               f"{model.card['evaluation']['method']})")
+    card = model.card
+    m = card.evaluation.held_out
+    typer.echo(f"Saved model to {out} ({card.training_rows} rows; {card.evaluation.method})")
     typer.echo(f"held-out: ROC-AUC {m['roc_auc']:.3f}  PR-AUC {m['pr_auc']:.3f}  "
                f"threshold {model.threshold:.3f}: precision {m['precision']:.3f}  recall {m['recall']:.3f}  "
                f"F1 {m['f1']:.3f}  flag rate {m['flag_rate']:.3f}")
-    if not model.card["threshold_rule"]["met"]:
+    if not card.threshold_rule.met:
         typer.echo("Warning: the target was not met on held-out data; the threshold with the best F1 is used",
                    err=True)
 
@@ -81,9 +76,9 @@ def train(
 @user_errors
 def score(
     input: str = typer.Argument(..., help="Comments to score (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdin."),
-    model: Optional[Path] = typer.Option(None, help="Model directory [default: the shipped default model]."),
-    out: str = typer.Option("-", help="Output file; format from its extension (CSV, JSONL, Parquet) [default: stdout CSV]."),
-    text_col: str = typer.Option("text", help="Column holding the comment text."),
+    model: ModelDir = None,
+    out: str = typer.Option("-", help="Output file; format from its extension (CSV, TSV, JSONL, Parquet) [default: stdout CSV]."),
+    text_col: TextCol = "text",
     id_col: Optional[str] = typer.Option(None, help="Column holding the comment id [default: id if present, else row number]."),
     threshold: Optional[float] = typer.Option(None, help="Flag at this score instead of the model's threshold."),
     chunk_rows: int = typer.Option(5000, help="Rows per chunk (memory use grows with it)."),
@@ -94,53 +89,31 @@ def score(
     strict: bool = typer.Option(False, "--strict", help="Exit with status 1 if any row was rejected."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run from its last completed chunk."),
     queue: bool = typer.Option(False, "--queue", help="Also load the flagged rows into the review queue (needs --out FILE)."),
-    db: Optional[str] = typer.Option(None, help="With --queue: the queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."),
+    db: Db = None,
     engine: str = typer.Option("local", help="local (this machine) or dask (a Dask cluster; INPUT a directory, glob or file, --out a directory of Parquet parts)."),
     scheduler: Optional[str] = typer.Option(None, help="With --engine dask: address of a running scheduler, e.g. tcp://host:8786."),
     workers: Optional[int] = typer.Option(None, help="With --engine dask: start a local cluster of N worker processes [default: every core]."),
 ):
     """Score every comment: id, score, flag and reasons, in input order."""
-    from .batch import score_file
+    from .batch import score_dump
 
-    if engine not in ("local", "dask"):
-        raise ModerationError(f"--engine must be local or dask, not {engine}")
-    if engine == "local" and (scheduler or workers is not None):
-        raise ModerationError("--scheduler and --workers need --engine dask")
-    m = _load(model)
-    kept = [c.strip() for c in keep.split(",") if c.strip()] if keep else []
-    if engine == "dask":
-        from .distributed import score_partitions
-
-        if out == "-" or resume or queue or jobs is not None or rejects:
-            raise ModerationError("--engine dask needs --out DIR and takes no --resume, --queue, --jobs or --rejects")
-        summary = score_partitions(m, input, out, text_col=text_col, id_col=id_col, threshold=threshold, keep=kept,
-                                   categories=categories, scheduler=scheduler, workers=workers,
-                                   chunk_rows=chunk_rows, echo=lambda line: typer.echo(line, err=True))
-        typer.echo(summary.line(), err=True)
-        if strict and summary.rejected:
-            raise typer.Exit(1)
-        return
-    if queue:
-        if out == "-":
-            raise ModerationError("--queue needs --out FILE (the scored table is loaded from it)")
-        kept = [text_col] + [c for c in kept if c != text_col]
-    options = dict(text_col=text_col, id_col=id_col, threshold=threshold, chunk_rows=chunk_rows, jobs=jobs,
-                   keep=kept, categories=categories or (queue and bool(m.categories)), rejects_path=rejects,
-                   resume=resume)
-    if sys.stderr.isatty():
+    warnings.showwarning = _warn_on_one_line
+    options = dict(engine=engine, scheduler=scheduler, workers=workers, jobs=jobs, resume=resume, rejects_path=rejects,
+                   queue=queue, db=db, text_col=text_col, id_col=id_col, threshold=threshold, chunk_rows=chunk_rows,
+                   keep=[c.strip() for c in keep.split(",") if c.strip()] if keep else [], categories=categories,
+                   echo=lambda line: typer.echo(line, err=True))
+    if sys.stderr.isatty() and engine == "local":
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
         with Progress(SpinnerColumn(), TextColumn("scoring: {task.completed:,} rows"), TimeElapsedColumn(),
                       transient=True) as bar:
             task = bar.add_task("score", total=None)
-            summary = score_file(m, input, out, progress=lambda n: bar.update(task, completed=n), **options)
+            summary = score_dump(model, input, out, progress=lambda n: bar.update(task, completed=n), **options)
     else:
-        summary = score_file(m, input, out, **options)
+        summary = score_dump(model, input, out, **options)
     typer.echo(summary.line(), err=True)
-    if queue:
-        from .queue.cli import load_scored
-
-        typer.echo(load_scored(out, db=db, model=m, text_col=text_col), err=True)
+    if summary.queued is not None:
+        typer.echo(summary.queued.line(), err=True)
     if strict and summary.rejected:
         raise typer.Exit(1)
 
@@ -149,35 +122,28 @@ def score(
 @user_errors
 def evaluate(
     data: List[Path] = typer.Argument(..., help="Labelled tables to evaluate on."),
-    model: Optional[Path] = typer.Option(None, help="Model directory [default: the shipped default model]."),
-    text_col: str = typer.Option("text", help="Column holding the comment text."),
-    label_col: str = typer.Option("label", help="Column holding the label."),
-    positive: Optional[str] = typer.Option(None, help="The label value meaning 'remove'."),
+    model: ModelDir = None,
+    text_col: TextCol = "text",
+    label_col: LabelCol = "label",
+    positive: Positive = None,
     report: Optional[Path] = typer.Option(None, help="Also write an HTML report (plots, tables, worst errors) here."),
     compare: Optional[Path] = typer.Option(None, help="Evaluate this second model directory beside --model, with the difference."),
     worst: int = typer.Option(10, min=0, help="Worst false positives and false negatives to show in the report."),
 ):
     """Metrics at the model's threshold and a threshold table, per DATA file (and per model with --compare)."""
-    from .evaluate import detailed_evaluation, read_labelled_set
-    from .model import default_model_path
+    from .evaluate import DIFFERENCES, difference, evaluate_files, model_names
+    from .persist import default_model_path
 
-    models = [(_model_name(model or default_model_path(), compare), _load(model))]
-    if compare is not None:
-        models.append((_model_name(compare, model or default_model_path()), _load(compare)))
-    if len(models) == 2 and models[0][0] == models[1][0]:
-        models = [(f"{name} ({i})", m) for i, (name, m) in enumerate(models, start=1)]
-    categories = sorted({c for _, m in models for c in m.categories})
-    evaluations = []
-    for path in data:
-        labelled = read_labelled_set(path, text_col, label_col, positive, categories)
-        for name, m in models:
-            e = detailed_evaluation(m, labelled, model_name=name, worst=worst if report else 0)
-            evaluations.append(e)
-            _echo_evaluation(e, path, name if compare is not None else None)
-        if compare is not None:
-            a, b = evaluations[-2].metrics, evaluations[-1].metrics
-            typer.echo(f"difference ({models[1][0]} − {models[0][0]}): "
-                       + "  ".join(f"{label} {b[key] - a[key]:+.3f}" for key, label in _DIFFERENCES))
+    paths = [model or default_model_path()] + ([compare] if compare is not None else [])
+    models = list(zip(model_names(paths), [_load(model)] + ([_load(compare)] if compare is not None else [])))
+    evaluations = evaluate_files(models, data, text_col=text_col, label_col=label_col, positive=positive,
+                                 worst=worst if report else 0)
+    for i, e in enumerate(evaluations):
+        _echo_evaluation(e, e.data, e.model if compare is not None else None)
+        if compare is not None and i % 2 == 1:
+            d = difference(evaluations[i - 1], e)
+            typer.echo(f"difference ({e.model} − {evaluations[i - 1].model}): "
+                       + "  ".join(f"{label} {d[key]:+.3f}" for key, label in DIFFERENCES))
     if report is not None:
         from .report import write_report
 
@@ -185,16 +151,7 @@ def evaluate(
         typer.echo(f"report written to {report}", err=True)
 
 
-_DIFFERENCES = (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"), ("brier", "Brier"), ("precision", "precision"),
-                ("recall", "recall"), ("flag_rate", "flag rate"))
-
-
-def _model_name(path: Path, other: Optional[Path]) -> str:
-    """A model directory's name, or its whole path when the other model's directory has the same name."""
-    return str(path) if other is not None and Path(other).name == Path(path).name else Path(path).name
-
-
-def _echo_evaluation(e, path: Path, model_name: Optional[str]) -> None:
+def _echo_evaluation(e, path, model_name: Optional[str]) -> None:
     m = e.metrics
     suffix = f" [{model_name}]" if model_name else ""
     typer.echo(f"== {path} ({m['rows']} rows, {m['positives']} remove){suffix}")
@@ -213,12 +170,11 @@ app.add_typer(model_app, name="model")
 @user_errors
 def model_verify(directory: Optional[Path] = typer.Argument(None, help="Model directory [default: the shipped default model].")):
     """Check that a model's file matches the sha256 in its card (without loading it)."""
-    from .model import default_model_path, verify_model
+    from .persist import default_model_path, verify_model
 
     card = verify_model(directory)
-    versions = card.get("versions", {})
-    typer.echo(f"OK {directory or default_model_path()}: sha256 {card['file']['sha256']}, "
-               f"written with scikit-learn {versions.get('scikit-learn', '?')}, threshold {card.get('threshold', 0):.4f}")
+    typer.echo(f"OK {directory or default_model_path()}: sha256 {card.sha256}, "
+               f"written with scikit-learn {card.versions.get('scikit-learn', '?')}, threshold {card.threshold:.4f}")
 
 
 def main() -> None:

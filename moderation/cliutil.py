@@ -1,14 +1,39 @@
-"""What every command-line module shares: user errors as one line and exit status 2."""
+"""What every command-line module shares: the common options, defined once, and user errors as one line.
+
+Library errors name parameters (``ParameterError``); ``user_errors`` prints them
+with the flags the user typed instead, on one line, and exits with status 2.
+Importing this module imports typer only.
+"""
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
-from .errors import ModerationError
+from .errors import ModerationError, ParameterError
 
-__all__ = ["user_errors"]
+__all__ = ["user_errors", "flag", "TextCol", "LabelCol", "Positive", "ModelDir", "Db", "DB_HELP"]
+
+DB_HELP = "Queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."
+
+TextCol = Annotated[str, typer.Option("--text-col", help="Column holding the comment text.")]
+LabelCol = Annotated[str, typer.Option("--label-col", help="Column holding the label.")]
+Positive = Annotated[Optional[str], typer.Option(
+    "--positive", help="The label value meaning 'remove' (else 0/1, true/false or yes/no).")]
+ModelDir = Annotated[Optional[Path], typer.Option("--model", help="Model directory [default: the shipped model].")]
+Db = Annotated[Optional[str], typer.Option("--db", help=DB_HELP)]
+
+# Library parameters whose command-line spelling is not ``--`` plus the name with dashes.
+_FLAGS = {"paths": "DATA files", "corpus": "--corpus DIR", "from_queue": "--from-queue URL",
+          "rejects_path": "--rejects", "out_path": "--out", "input_path": "INPUT"}
+
+
+def flag(param: str) -> str:
+    """How the command line spells a library parameter: ``chunk_rows`` → ``--chunk-rows``."""
+    return _FLAGS.get(param, "--" + param.replace("_", "-"))
 
 
 def user_errors(func):
@@ -18,6 +43,9 @@ def user_errors(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except ParameterError as e:
+            typer.echo(f"Error: {e.render(flag)}", err=True)
+            raise typer.Exit(2)
         except ModerationError as e:
             typer.echo(f"Error: {e}", err=True)
             raise typer.Exit(2)

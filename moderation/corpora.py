@@ -32,9 +32,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .categories import CATEGORIES
 from .errors import ModerationError
 
-CATEGORIES = ("insult", "identity_attack", "obscene", "threat")
 COLUMNS = ("text", "label", "source") + CATEGORIES
 
 

@@ -46,13 +46,12 @@ from typing import Callable
 import numpy as np
 
 from .batch import CHUNK_ROWS, REJECT_COLUMNS, Summary, _run, score_frame
-from .errors import ModerationError
+from .errors import ModerationError, ParameterError
 from .io import Chunk, Reject, TableWriter, table_format
 
 __all__ = ["score_partitions", "list_partitions", "Partition", "DEFAULT_BLOCKSIZE"]
 
 DEFAULT_BLOCKSIZE = 64 * 2 ** 20
-MISSING_EXTRA = 'the Dask engine needs extra packages: pip install ".[dask]"'
 _HEADER_LIMIT = 1 << 20  # a CSV header longer than this is not split (the file is one partition)
 
 
@@ -329,17 +328,16 @@ def _score_partition(model, part: Partition, out_path: str, text_col, id_col, ke
 # -- the driver ------------------------------------------------------------------------------------
 
 def _import_dask():
-    try:
-        import dask  # noqa: F401
-        from distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise ModerationError(MISSING_EXTRA) from None
-    return Client, LocalCluster, as_completed
+    from .extras import require
+
+    require("dask", "dask", "the Dask engine")
+    distributed = require("distributed", "dask", "the Dask engine")
+    return distributed.Client, distributed.LocalCluster, distributed.as_completed
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
     if out_dir.exists() and not out_dir.is_dir():
-        raise ModerationError(f"--out must be a directory for the Dask engine, not a file: {out_dir}")
+        raise ParameterError(f"{{out_path}} must be a directory for the Dask engine, not a file: {out_dir}", "out_path")
     if not out_dir.parent.exists():
         raise ModerationError(f"output directory does not exist: {out_dir.parent}")
     out_dir.mkdir(exist_ok=True)
@@ -368,17 +366,17 @@ def score_partitions(model, input, out_dir, *, text_col: str = "text", id_col: s
     """
     from .batch import default_jobs
 
+    if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
+        raise ParameterError(f"{{threshold}} must be between 0 and 1, got {threshold}", "threshold")
     threshold = model.threshold if threshold is None else float(threshold)
-    if not 0.0 <= threshold <= 1.0:
-        raise ModerationError(f"threshold must be between 0 and 1, got {threshold}")
     if categories and not model.categories:
         raise ModerationError("this model has no categories (train it on data with category labels)")
     if scheduler and workers:
-        raise ModerationError("give --scheduler ADDRESS or --workers N, not both")
+        raise ParameterError("give {scheduler} ADDRESS or {workers} N, not both", "scheduler", "workers")
     if workers is not None and workers < 1:
-        raise ModerationError("--workers must be at least 1")
+        raise ParameterError("{workers} must be at least 1", "workers")
     if chunk_rows < 1:
-        raise ModerationError("--chunk-rows must be at least 1")
+        raise ParameterError("{chunk_rows} must be at least 1", "chunk_rows")
     keep = list(keep or [])
     Client, LocalCluster, as_completed = _import_dask()
     parts = list_partitions(input, blocksize)

@@ -23,10 +23,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Iterable
 
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["normalize", "normalize_with_offsets", "is_dropped", "TextNormalizer", "LEXICON"]
+__all__ = ["as_texts", "normalize", "normalize_with_offsets", "is_dropped", "TextNormalizer", "LEXICON"]
 
 # Words that evasions are resolved against, most likely first (a masked
 # ``f**k`` resolves to the first word of the same shape). Only obscenities,
@@ -243,6 +244,25 @@ def _normalize(text: str, offsets: list[int] | None) -> tuple[str, list[int] | N
         text, offsets = _sub(_WORD, _decode_word, text, offsets)
     text, offsets = _sub(_STRETCH, _squeeze, text, offsets)
     return _collapse_spaces(text, offsets)
+
+
+def as_texts(texts: Iterable) -> list[str]:
+    """Texts as a list of str; a single str is one text, missing values (None, NaN) are empty."""
+    if isinstance(texts, str):
+        return [texts]
+    out = []
+    for t in texts:
+        if isinstance(t, str):
+            out.append(t)
+        elif t is None or (isinstance(t, float) and t != t):
+            out.append("")
+        else:
+            try:
+                missing = bool(t != t)
+            except (TypeError, ValueError):
+                missing = False
+            out.append("" if missing else str(t))
+    return out
 
 
 def normalize(text: str) -> str:

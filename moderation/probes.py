@@ -1,30 +1,14 @@
-"""Template-generated probe sets for fairness to identities, and their metrics.
-
-A probe set crosses templates (benign or abusive, with an ``{identity}`` slot) with
-identity terms, so every identity is mentioned in exactly the same benign and
-abusive sentences: any difference in scores between identities is the model's bias.
-"""
+"""Metrics on probe sets written by us: fairness to identities on the template probes
+(``identities.identity_probes``)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .evaluate import bias_metrics
+from .metrics import bias_metrics
 
-__all__ = ["identity_probes", "fairness_report"]
-
-
-def identity_probes(templates: str | Path | pd.DataFrame, terms: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Every template × every term: columns text, label, identity, group, template."""
-    t = templates if isinstance(templates, pd.DataFrame) else pd.read_csv(templates)
-    i = terms if isinstance(terms, pd.DataFrame) else pd.read_csv(terms)
-    rows = [{"text": tpl.replace("{identity}", term), "label": int(label), "identity": term, "group": group,
-             "template": tpl}
-            for tpl, label in zip(t["template"], t["label"]) for term, group in zip(i["term"], i["group"])]
-    return pd.DataFrame(rows)
+__all__ = ["fairness_report"]
 
 
 def fairness_report(probes: pd.DataFrame, scores, threshold: float) -> tuple[dict, pd.DataFrame]:

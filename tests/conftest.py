@@ -1,7 +1,10 @@
-"""Shared fixtures: a small model trained on our own sample data, and the public corpora when present."""
+"""Shared fixtures and helpers: one small model trained on our own sample data, scored tables for the review
+queue, hostile comments, the public corpora when present, Debian's Chromium driven by Playwright, and skips
+that become failures in CI (where everything must be installed)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -14,6 +17,13 @@ from moderation.corpora import find_data_root
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+LABELLED = DATA / "sample_labelled.csv"
+XSS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '"><svg onload=alert(1)>',
+    "javascript:alert(1)",
+]
 
 
 def in_ci() -> bool:
@@ -27,20 +37,57 @@ def skip_or_fail(reason: str):
     pytest.skip(reason)
 
 
+def require_modules(*names: str) -> None:
+    """At a test module's top: skip the module when an optional dependency is missing (fail it in CI)."""
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            reason = f"{name} is not installed (pip install \".[test]\")"
+            if in_ci():
+                pytest.fail(f"{reason} (required when CI=true)", pytrace=False)
+            pytest.skip(reason, allow_module_level=True)
+
+
 @pytest.fixture(scope="session")
 def sample_labelled() -> pd.DataFrame:
     return pd.read_csv(DATA / "sample_labelled.csv")
 
 
 @pytest.fixture(scope="session")
-def small_model(sample_labelled) -> moderation.Model:
-    """A model trained in well under a second on data/sample_labelled.csv."""
-    return moderation.train(sample_labelled["text"], sample_labelled["label"])
+def small_model_dir(sample_labelled, tmp_path_factory) -> Path:
+    """A model trained in well under a second on data/sample_labelled.csv, saved once per session."""
+    model = moderation.train(sample_labelled["text"], sample_labelled["label"])
+    return model.save(tmp_path_factory.mktemp("model") / "small")
 
 
 @pytest.fixture(scope="session")
-def small_model_dir(small_model, tmp_path_factory) -> Path:
-    return small_model.save(tmp_path_factory.mktemp("model") / "small")
+def small_model(small_model_dir) -> moderation.Model:
+    """The small model, as loaded from its directory (what the CLI and the server see)."""
+    return moderation.load_model(small_model_dir)
+
+
+def scored_frame(model, extra: list[tuple[str, str]] | None = None) -> pd.DataFrame:
+    """What ``moderation score --keep text`` gives for the labelled sample (plus ``extra`` (id, text) rows)."""
+    df = pd.read_csv(LABELLED)
+    ids, texts = df["id"].tolist(), df["text"].tolist()
+    for cid, text in extra or []:
+        ids.append(cid)
+        texts.append(text)
+    scores = model.score(texts).round(6)
+    return pd.DataFrame({"id": ids, "score": scores, "flag": scores >= model.threshold,
+                         "reasons": [""] * len(ids), "text": texts})
+
+
+def hostile_frame() -> pd.DataFrame:
+    """Scored rows whose text, id and source are XSS payloads, at the top of the queue (score ≈ 1)."""
+    rows = []
+    for i, payload in enumerate(XSS):
+        rows.append({"id": f"xss{i}", "text": f"you idiot {payload} idiot", "score": 0.999 - i / 1000,
+                     "flag": True, "reasons": payload, "source": payload})
+    rows.append({"id": XSS[2], "text": "id is hostile", "score": 0.99, "flag": True, "reasons": "",
+                 "source": "web"})
+    return pd.DataFrame(rows)
 
 
 @pytest.fixture(scope="session")

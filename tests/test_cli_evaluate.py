@@ -3,7 +3,7 @@
 from typer.testing import CliRunner
 
 from moderation.cli import app
-from moderation.evaluate import THRESHOLDS
+from moderation.metrics import THRESHOLDS
 
 from conftest import DATA
 
@@ -70,7 +70,7 @@ def test_evaluate_report_numbers_match_the_printed_table(small_model_dir, tmp_pa
 
 
 def test_evaluate_compare_prints_both_models_and_the_difference(small_model_dir, tmp_path):
-    from moderation.model import default_model_path
+    from moderation.persist import default_model_path
 
     report = tmp_path / "report.html"
     result = runner.invoke(app, ["evaluate", str(DATA / "sample_labelled.csv"), "--model", str(small_model_dir),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import builtins
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+from conftest import require_modules  # noqa: E402
+
+require_modules("distributed")
+
 from moderation import ModerationError
 from moderation.batch import score_file
 from moderation.cli import app
@@ -20,7 +24,6 @@ from moderation.distributed import list_partitions, score_partitions
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
-pytest.importorskip("distributed")
 
 COLUMNS = ["id", "score", "flag", "reasons", "note"]
 # rows that make splitting hard: quoted newlines and commas, CRLF, "NA", empty text, a wrong field count
@@ -144,14 +147,8 @@ def test_cli_engine_dask(small_model_dir, comments, tmp_path):
 
 
 def test_missing_extra_is_a_one_line_error(small_model, monkeypatch, tmp_path):
-    real_import = builtins.__import__
-
-    def no_dask(name, *args, **kwargs):
-        if name.split(".")[0] in ("dask", "distributed"):
-            raise ImportError(f"No module named {name!r}")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_dask)
+    for name in ("dask", "distributed"):  # None in sys.modules makes any import of them fail
+        monkeypatch.setitem(sys.modules, name, None)
     (tmp_path / "a.csv").write_text("text\nhi\n")
     with pytest.raises(ModerationError, match=r'needs extra packages: pip install "\.\[dask\]"'):
         score_partitions(small_model, tmp_path / "a.csv", tmp_path / "out", text_col="text", id_col=None,

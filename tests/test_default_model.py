@@ -3,20 +3,20 @@
 import pandas as pd
 
 import moderation
-from moderation.model import default_model_path
+from moderation.persist import default_model_path
 
 from conftest import DATA
 
 
 def test_default_model_is_shipped_and_verified(default_model):
     assert 0.0 < default_model.threshold < 1.0
-    assert default_model.card["name"] == "default"
-    names = [s["name"] for s in default_model.card["training_data"]["sources"]]
+    assert default_model.card.name == "default"
+    names = [s.name for s in default_model.card.sources]
     assert names == ["toxic_spans", "davidson", "impermium", "toxigen", "olid", "hateval", "stormfront",
                      "identity_augmentation", "threat_augmentation", "slur_augmentation"]
-    for source in default_model.card["training_data"]["sources"][:7]:
-        assert source["licence"] and len(source["sha256"]) == 64
-    assert default_model.card["categories"]["names"] == ["insult", "identity_attack", "obscene", "threat"]
+    for source in default_model.card.sources[:7]:
+        assert source.licence and len(source.sha256) == 64
+    assert default_model.card.categories.names == ["insult", "identity_attack", "obscene", "threat"]
 
 
 def test_default_model_directory_is_under_25_mb():
@@ -25,7 +25,7 @@ def test_default_model_directory_is_under_25_mb():
 
 
 def test_load_model_without_path_is_the_default(default_model):
-    assert moderation.load_model().card["file"] == default_model.card["file"]
+    assert moderation.load_model().card.file == default_model.card.file
 
 
 def test_sample_comments_are_flagged_as_we_labelled_them(default_model):

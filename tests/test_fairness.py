@@ -2,14 +2,15 @@
 
 import pytest
 
-from moderation.probes import fairness_report, identity_probes
+from moderation.identities import identity_probes
+from moderation.probes import fairness_report
 
 from conftest import TEST_DATA
 
 
 @pytest.fixture(scope="module")
 def report(default_model):
-    probes = identity_probes(TEST_DATA / "identity_templates.csv", TEST_DATA / "identity_terms.csv")
+    probes = identity_probes(TEST_DATA / "identity_templates.csv")
     return fairness_report(probes, default_model.score(probes["text"]), default_model.threshold)
 
 

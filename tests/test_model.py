@@ -141,7 +141,7 @@ def test_model_verify_command(small_model, tmp_path):
     path = small_model.save(tmp_path / "m")
     result = CliRunner().invoke(app, ["model", "verify", str(path)])
     assert result.exit_code == 0
-    assert result.stdout.startswith(f"OK {path}: sha256 {small_model.card['file']['sha256']}, written with scikit-learn ")
+    assert result.stdout.startswith(f"OK {path}: sha256 {small_model.card.sha256}, written with scikit-learn ")
     with open(path / "model.skops", "ab") as f:
         f.write(b"x")
     result = CliRunner().invoke(app, ["model", "verify", str(path)])
@@ -233,14 +233,14 @@ def test_canonical_skops_keeps_every_kind_of_member():
     import scipy.sparse as sp
     import skops.io as sio
 
-    from moderation.model import _canonical_skops
+    from moderation.persist import canonical_skops
 
     def payload():
         shared = np.arange(5.0)
         return {"dense": shared, "again": shared, "sparse": sp.random(20, 30, density=0.1, random_state=0,
                                                                        format="csr")}
 
-    a, b = _canonical_skops(sio.dumps(payload())), _canonical_skops(sio.dumps(payload()))
+    a, b = canonical_skops(sio.dumps(payload())), canonical_skops(sio.dumps(payload()))
     assert a == b
     loaded = sio.loads(a, trusted=["scipy.sparse._csr.csr_matrix"])
     np.testing.assert_array_equal(loaded["dense"], np.arange(5.0))

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from queue_fixtures import ROOT, XSS, hostile_frame, scored_frame, tiny_model, tiny_model_dir  # noqa: F401
+from conftest import ROOT, XSS, hostile_frame, scored_frame  # noqa: E402
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
 
@@ -27,7 +27,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path, tiny_model):
+def server(tmp_path, small_model):
     """A real uvicorn serving the app on a free loopback port, in a background thread."""
     import uvicorn
 
@@ -37,10 +37,10 @@ def server(tmp_path, tiny_model):
     store = open_store(f"sqlite:///{tmp_path / 'browser.db'}")
     for name, pw in PASSWORDS.items():
         store.add_moderator(name, pw, is_admin=name == "root")
-    frame = scored_frame(tiny_model)
-    store.add_scored(frame[frame["flag"]].head(30), model=tiny_model)
+    frame = scored_frame(small_model)
+    store.add_scored(frame[frame["flag"]].head(30), model=small_model)
     port = _free_port()
-    config = uvicorn.Config(create_app(store, model=tiny_model, secret="browser-secret"), host="127.0.0.1",
+    config = uvicorn.Config(create_app(store, model=small_model, secret="browser-secret"), host="127.0.0.1",
                             port=port, log_level="warning", lifespan="off")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -122,9 +122,9 @@ def test_two_moderators_do_not_collide(browser, server):
     cb.close()
 
 
-def test_hostile_comments_execute_nothing(browser, server, tiny_model):
+def test_hostile_comments_execute_nothing(browser, server, small_model):
     base, store = server
-    store.add_scored(hostile_frame(), model=tiny_model)
+    store.add_scored(hostile_frame(), model=small_model)
     context, page, dialogs = _login(browser, base, "root")
     texts = page.eval_on_selector_all("article.comment .text", "els => els.map(e => e.textContent)")
     for payload in XSS:

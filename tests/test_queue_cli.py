@@ -9,13 +9,16 @@ import sys
 import pandas as pd
 import pytest
 
-pytest.importorskip("sqlalchemy")
+from conftest import require_modules  # noqa: E402
+
+require_modules("sqlalchemy")
+
 
 from typer.testing import CliRunner  # noqa: E402
 
 from moderation.cli import app  # noqa: E402
 from moderation.queue.store import open_store  # noqa: E402
-from queue_fixtures import ROOT, scored_frame, tiny_model, tiny_model_dir  # noqa: E402,F401
+from conftest import ROOT, scored_frame  # noqa: E402
 
 runner = CliRunner()
 
@@ -26,8 +29,8 @@ def db(tmp_path):
 
 
 @pytest.fixture
-def scored(tmp_path, tiny_model):
-    frame = scored_frame(tiny_model)
+def scored(tmp_path, small_model):
+    frame = scored_frame(small_model)
     path = tmp_path / "scored.csv"
     frame.to_csv(path, index=False)
     return path, frame
@@ -80,32 +83,32 @@ def test_users_logout_ends_every_session(db):
     assert r.exit_code == 2 and r.stderr == "Error: no such moderator: nobody\n"
 
 
-def test_queue_add_is_idempotent(db, scored, tiny_model_dir):
+def test_queue_add_is_idempotent(db, scored, small_model_dir):
     path, frame = scored
     flagged = int(frame["flag"].sum())
-    r = run("queue", "add", path, "--db", db, "--model", tiny_model_dir)
+    r = run("queue", "add", path, "--db", db, "--model", small_model_dir)
     assert r.exit_code == 0, r.output
     assert r.stdout == f"{flagged} added, 0 already in the queue, {len(frame) - flagged} not flagged\n"
-    r = run("queue", "add", path, "--db", db, "--model", tiny_model_dir)
+    r = run("queue", "add", path, "--db", db, "--model", small_model_dir)
     assert r.stdout == f"0 added, {flagged} already in the queue, {len(frame) - flagged} not flagged\n"
-    r = run("queue", "add", path, "--db", db, "--all", "--model", tiny_model_dir)
+    r = run("queue", "add", path, "--db", db, "--all", "--model", small_model_dir)
     assert r.stdout == f"{len(frame) - flagged} added, {flagged} already in the queue, 0 not flagged\n"
 
 
-def test_queue_add_options_and_errors(db, scored, tmp_path, tiny_model_dir):
+def test_queue_add_options_and_errors(db, scored, tmp_path, small_model_dir):
     path, frame = scored
     r = run("queue", "add", path, "--db", db, "--all", "--min-score", "0.5")
     assert r.exit_code == 2 and r.stderr == "Error: give --all or --min-score, not both\n"
-    r = run("queue", "add", path, "--db", db, "--min-score", "0.9", "--model", tiny_model_dir)
+    r = run("queue", "add", path, "--db", db, "--min-score", "0.9", "--model", small_model_dir)
     n = int((frame["score"] >= 0.9).sum())
     assert r.stdout == f"{n} added, 0 already in the queue, {len(frame) - n} not flagged\n"
     no_text = tmp_path / "no_text.csv"
     frame.drop(columns=["text"]).to_csv(no_text, index=False)
-    r = run("queue", "add", no_text, "--db", db, "--model", tiny_model_dir)
+    r = run("queue", "add", no_text, "--db", db, "--model", small_model_dir)
     assert r.exit_code == 2
     assert r.stderr == ("Error: the scored table (score with --keep text): no column text "
                         "(columns: id, score, flag, reasons)\n")
-    r = run("queue", "add", tmp_path / "missing.csv", "--db", db, "--model", tiny_model_dir)
+    r = run("queue", "add", tmp_path / "missing.csv", "--db", db, "--model", small_model_dir)
     assert r.exit_code == 2 and r.stderr == f"Error: no such file: {tmp_path / 'missing.csv'}\n"
 
 
@@ -123,9 +126,9 @@ def _decide(db, n_per_class=10):
 
 
 @pytest.mark.parametrize("name", ["decisions.csv", "decisions.jsonl", "decisions.parquet"])
-def test_queue_export_any_format_then_train(db, scored, tmp_path, tiny_model_dir, name):
+def test_queue_export_any_format_then_train(db, scored, tmp_path, small_model_dir, name):
     path, _ = scored
-    run("queue", "add", path, "--db", db, "--all", "--model", tiny_model_dir)
+    run("queue", "add", path, "--db", db, "--all", "--model", small_model_dir)
     _decide(db)
     out = tmp_path / name
     r = run("queue", "export", out, "--db", db)

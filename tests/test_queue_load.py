@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
-pytest.importorskip("uvicorn")
+from conftest import require_modules  # noqa: E402
 
-from queue_fixtures import tiny_model_dir  # noqa: E402,F401
+require_modules("fastapi", "httpx", "uvicorn")
+
+
+
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "load.py"
 CLIENTS = int(os.environ.get("MODERATION_LOAD_CLIENTS", "20"))
@@ -42,9 +43,9 @@ def load():
 
 
 @pytest.fixture(scope="module")
-def report(load, tmp_path_factory, tiny_model_dir):
+def report(load, tmp_path_factory, small_model_dir):
     work = tmp_path_factory.mktemp("load")
-    rep = load.run(CLIENTS, DURATION, workdir=work, model_dir=tiny_model_dir, comments=3000)
+    rep = load.run(CLIENTS, DURATION, workdir=work, model_dir=small_model_dir, comments=3000)
     print("\n" + rep.table())
     return rep
 
@@ -71,9 +72,9 @@ def test_load_was_real_and_latency_bounded(report, load):
     assert report.elapsed < DURATION + 40
 
 
-def test_loop_bounds_and_loopback_only(load, tmp_path, tiny_model_dir):
+def test_loop_bounds_and_loopback_only(load, tmp_path, small_model_dir):
     """A request cap stops clients before the deadline; the server listens on 127.0.0.1 only."""
-    rep = load.run(2, 30.0, workdir=tmp_path, model_dir=tiny_model_dir, comments=200, max_requests_per_client=6)
+    rep = load.run(2, 30.0, workdir=tmp_path, model_dir=small_model_dir, comments=200, max_requests_per_client=6)
     assert rep.ok, (rep.results.errors, rep.problems)
     assert rep.elapsed < 25  # stopped by the request cap, not the 30 s deadline
     assert rep.requests <= 2 * 6 + 2  # + the form client's login page and login post

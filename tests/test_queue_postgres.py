@@ -11,9 +11,11 @@ import os
 
 import pytest
 
-from queue_fixtures import skip_or_fail
+from conftest import require_modules  # noqa: E402
 
-pytest.importorskip("sqlalchemy")
+require_modules("sqlalchemy")
+
+from conftest import skip_or_fail  # noqa: E402
 
 from test_queue_store import *  # noqa: E402,F401,F403  (collects the same tests here)
 from test_queue_store import test_sqlite_uses_wal_and_foreign_keys as _sqlite_only  # noqa: E402
@@ -36,7 +38,7 @@ def db_url():
         skip_or_fail('psycopg is not installed (pip install "psycopg[binary]")')
     from sqlalchemy import create_engine
 
-    from moderation.queue.store import resolve_db_url
+    from moderation.queue.schema import resolve_db_url
 
     url = resolve_db_url(url)
     engine = create_engine(url)

@@ -29,8 +29,10 @@ from urllib.parse import quote
 import pandas as pd
 import pytest
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
+from conftest import require_modules  # noqa: E402
+
+require_modules("fastapi", "httpx")
+
 
 import warnings  # noqa: E402
 
@@ -40,10 +42,11 @@ with warnings.catch_warnings():  # starlette >= 1.x nudges towards httpx2; httpx
 
 from sqlalchemy import select  # noqa: E402
 
-from moderation.queue import web  # noqa: E402
-from moderation.queue.store import comments, decisions, moderators, open_store  # noqa: E402
+from moderation.queue.web import auth as web  # noqa: E402
+from moderation.queue.schema import comments, decisions, moderators
+from moderation.queue.store import open_store  # noqa: E402
 from moderation.queue.web import create_app  # noqa: E402
-from queue_fixtures import scored_frame, skip_or_fail, tiny_model, tiny_model_dir  # noqa: E402,F401
+from conftest import scored_frame, skip_or_fail  # noqa: E402
 
 SECRET = "security-test-secret"
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
@@ -95,12 +98,12 @@ def hostile_rows() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory, tiny_model) -> Path:
+def template_db(tmp_path_factory, small_model) -> Path:
     path = tmp_path_factory.mktemp("security") / "template.db"
     s = open_store(f"sqlite:///{path}")
     for name, pw in PASSWORDS.items():
         s.add_moderator(name, pw, is_admin=name == "root")
-    s.add_scored(scored_frame(tiny_model).head(50), model=tiny_model, all_rows=True)
+    s.add_scored(scored_frame(small_model).head(50), model=small_model, all_rows=True)
     s.close()
     return path
 
@@ -114,13 +117,13 @@ def store(tmp_path, template_db):
 
 
 @pytest.fixture
-def app(store, tiny_model):
-    return create_app(store, model=tiny_model, secret=SECRET)
+def app(store, small_model):
+    return create_app(store, model=small_model, secret=SECRET)
 
 
 @pytest.fixture
-def hostile_store(store, tiny_model):
-    store.add_scored(hostile_rows(), model=tiny_model)
+def hostile_store(store, small_model):
+    store.add_scored(hostile_rows(), model=small_model)
     return store
 
 
@@ -174,7 +177,7 @@ def claims(store) -> dict:
 def _sign(body: dict, secret: str = SECRET) -> str:
     """A session cookie as the app makes one (``_Signer``), with any body: expired, unknown moderator..."""
     raw = web._b64(json.dumps(body).encode())
-    return f"{raw}.{web._Signer(secret)._mac(raw)}"
+    return f"{raw}.{web.Signer(secret)._mac(raw)}"
 
 
 # -- every route refuses without a valid session or token ------------------------------------------
@@ -250,7 +253,7 @@ def test_head_requests_are_refused_too(app):
 
 def test_static_serves_only_its_files(app):
     c = client(app)
-    for path in ("/static/../web.py", "/static/%2e%2e/web.py", "/static/..%2fweb.py", "/static/templates/base.html",
+    for path in ("/static/../app.py", "/static/%2e%2e/app.py", "/static/..%2fapp.py", "/static/templates/base.html",
                  "/static/"):
         r = c.get(path)
         assert r.status_code in (400, 404), (path, r.status_code)
@@ -319,7 +322,7 @@ def test_session_expired_in_the_store_is_refused(app, store):
 def test_session_cookie_holds_a_random_id_and_the_database_only_its_hash(app, store):
     import hashlib
 
-    from moderation.queue.store import sessions
+    from moderation.queue.schema import sessions
 
     c, _ = login(app, "alice")
     cookie = c.cookies.get("mq_session")
@@ -619,7 +622,7 @@ def audit(html: str) -> Audit:
     return a
 
 
-def test_hostile_content_is_inert_on_every_page(app, hostile_store, tiny_model):
+def test_hostile_content_is_inert_on_every_page(app, hostile_store, small_model):
     store = hostile_store
     h, th = login(app, HOSTILE_NAME)
     for cid in ids_on(h.get("/").text)[:4]:  # the hostile moderator decides: their name shows in histories
@@ -773,7 +776,7 @@ def test_sql_injection_changes_nothing(app, store, who):
     assert len(statuses) > 40 * len(INJECTIONS) // 2
 
 
-def test_injection_strings_as_real_values_match_exactly(app, store, tiny_model):
+def test_injection_strings_as_real_values_match_exactly(app, store, small_model):
     """Comments whose id and source are injection strings: only those exact rows are touched."""
     rows = [{"id": inj, "text": f"you idiot number {i}", "score": 0.9 - i / 100, "flag": True, "reasons": "",
              "source": inj} for i, inj in enumerate(INJECTIONS)]
@@ -842,7 +845,7 @@ NULS = ["\x00", "l001\x00", "\x00' OR 1=1 --"]
 
 
 @pytest.fixture
-def pg_app(tiny_model):
+def pg_app(small_model):
     import os
 
     url = os.environ.get("MODERATION_TEST_POSTGRES")
@@ -851,7 +854,7 @@ def pg_app(tiny_model):
     pytest.importorskip("psycopg")
     from sqlalchemy import create_engine
 
-    from moderation.queue.store import resolve_db_url
+    from moderation.queue.schema import resolve_db_url
 
     url = resolve_db_url(url)
     engine = create_engine(url)
@@ -866,8 +869,8 @@ def pg_app(tiny_model):
     s = open_store(url)
     for name in ("alice", "root"):
         s.add_moderator(name, PASSWORDS[name], is_admin=name == "root")
-    s.add_scored(scored_frame(tiny_model).head(30), all_rows=True)
-    yield create_app(s, model=tiny_model, secret=SECRET), s
+    s.add_scored(scored_frame(small_model).head(30), all_rows=True)
+    yield create_app(s, model=small_model, secret=SECRET), s
     s.close()
 
 

@@ -12,16 +12,21 @@ import threading
 import pandas as pd
 import pytest
 
-pytest.importorskip("sqlalchemy")
+from conftest import require_modules  # noqa: E402
+
+require_modules("sqlalchemy")
+
 
 from sqlalchemy import func, select, text, update  # noqa: E402
 
 import moderation  # noqa: E402
 from moderation.errors import ModerationError  # noqa: E402
 from moderation.io import TableWriter  # noqa: E402
-from moderation.queue import store as st  # noqa: E402
-from moderation.queue.store import ClaimConflict, open_store, resolve_db_url  # noqa: E402
-from queue_fixtures import scored_frame, tiny_model, tiny_model_dir  # noqa: E402,F401
+from moderation.queue import accounts  # noqa: E402
+from moderation.queue import schema as st  # noqa: E402
+from moderation.queue.schema import resolve_db_url
+from moderation.queue.store import ClaimConflict, open_store  # noqa: E402
+from conftest import LABELLED, scored_frame  # noqa: E402
 
 
 @pytest.fixture
@@ -40,9 +45,9 @@ def store(db_url):
 
 
 @pytest.fixture
-def loaded(store, tiny_model):
-    frame = scored_frame(tiny_model)
-    store.add_scored(frame, model=tiny_model)
+def loaded(store, small_model):
+    frame = scored_frame(small_model)
+    store.add_scored(frame, model=small_model)
     return store
 
 
@@ -68,7 +73,7 @@ def _table_names(store) -> set[str]:
     return set(inspect(store.engine).get_table_names())
 
 
-def test_migration_2_upgrades_a_version_1_database(db_url, tiny_model, monkeypatch):
+def test_migration_2_upgrades_a_version_1_database(db_url, small_model, monkeypatch):
     """A database made by the version-1 code (only the first migration) gains the sessions table, data intact."""
     with monkeypatch.context() as m:
         m.setattr(st, "MIGRATIONS", st.MIGRATIONS[:1])
@@ -77,7 +82,7 @@ def test_migration_2_upgrades_a_version_1_database(db_url, tiny_model, monkeypat
         old.add_moderator("alice", "alice-password")
         old.add_moderator("root", "root-password", is_admin=True)
         token = old.new_token("alice")
-        old.add_scored(scored_frame(tiny_model), model=tiny_model)
+        old.add_scored(scored_frame(small_model), model=small_model)
         first = old.list_queue(limit=2)
         old.decide(first[0]["id"], "alice", "remove", "insult")
         old.decide(first[1]["id"], "alice", "keep")
@@ -146,8 +151,8 @@ def test_session_create_look_up_and_revoke(store):
     rows = _session_rows(store)
     assert [r["id_hash"] for r in rows] == [hashlib.sha256(sid.encode()).hexdigest()]  # only the hash is kept
     row = rows[0]
-    lifetime = st._utc(row["expires_at"]) - st._utc(row["created_at"])
-    assert lifetime.total_seconds() == pytest.approx(st.SESSION_TTL, abs=1) == 12 * 3600
+    lifetime = st.as_utc(row["expires_at"]) - st.as_utc(row["created_at"])
+    assert lifetime.total_seconds() == pytest.approx(accounts.SESSION_TTL, abs=1) == 12 * 3600
     for bad in (None, "", sid + "x", sid[:-1], "' OR 1=1 --", row["id_hash"]):  # the hash is not a session id
         assert store.session_moderator(bad) is None
     assert store.revoke_session(sid) is True
@@ -163,14 +168,14 @@ def test_session_last_seen_is_recorded_not_written_every_time(store, monkeypatch
     seen = _session_rows(store)[0]["last_seen_at"]
     store.session_moderator(sid)
     assert _session_rows(store)[0]["last_seen_at"] == seen  # within a minute: no write
-    monkeypatch.setattr(st, "SESSION_TOUCH", 0)
+    monkeypatch.setattr(accounts, "SESSION_TOUCH", 0)
     store.session_moderator(sid)
-    assert st._utc(_session_rows(store)[0]["last_seen_at"]) > st._utc(seen)
+    assert st.as_utc(_session_rows(store)[0]["last_seen_at"]) > st.as_utc(seen)
 
 
 def _expire_all_sessions(store) -> None:
     """As if the sessions' 12 hours had passed."""
-    past = st._now() - datetime.timedelta(seconds=1)
+    past = st.utc_now() - datetime.timedelta(seconds=1)
     with store.engine.begin() as conn:
         conn.execute(update(st.sessions).values(expires_at=past))
 
@@ -205,18 +210,18 @@ def test_revoke_all_sessions_of_a_moderator(store):
 
 
 # -- loading ----------------------------------------------------------------------------
-def test_add_scored_is_idempotent(store, tiny_model):
-    frame = scored_frame(tiny_model)
+def test_add_scored_is_idempotent(store, small_model):
+    frame = scored_frame(small_model)
     flagged = int(frame["flag"].sum())
-    first = store.add_scored(frame, model=tiny_model)
+    first = store.add_scored(frame, model=small_model)
     assert (first.added, first.skipped, first.unflagged) == (flagged, 0, len(frame) - flagged)
-    second = store.add_scored(frame, model=tiny_model)
+    second = store.add_scored(frame, model=small_model)
     assert (second.added, second.skipped) == (0, flagged)
     assert store.stats()["pending"] == flagged
 
 
-def test_add_scored_from_file_all_and_min_score(store, tiny_model, tmp_path):
-    frame = scored_frame(tiny_model)
+def test_add_scored_from_file_all_and_min_score(store, small_model, tmp_path):
+    frame = scored_frame(small_model)
     path = tmp_path / "scored.csv"
     frame.to_csv(path, index=False)  # flag becomes the strings True/False
     r = store.add_scored(path, min_score=0.9)
@@ -227,14 +232,14 @@ def test_add_scored_from_file_all_and_min_score(store, tiny_model, tmp_path):
     assert c["source"] == "scored.csv" and c["model_version"] == "unknown"
 
 
-def test_add_scored_records_model_spans_and_threshold(store, tiny_model):
-    frame = scored_frame(tiny_model, extra=[("x1", "you stupid idiot")])
+def test_add_scored_records_model_spans_and_threshold(store, small_model):
+    frame = scored_frame(small_model, extra=[("x1", "you stupid idiot")])
     frame.loc[frame["id"] == "x1", "flag"] = True
-    store.add_scored(frame, model=tiny_model)
+    store.add_scored(frame, model=small_model)
     c = store.comment("x1")
-    assert c["threshold"] == pytest.approx(tiny_model.threshold)
-    assert c["model_version"] == tiny_model.card["file"]["sha256"][:12]
-    expected = [list(s) for s in tiny_model.explain("you stupid idiot")]
+    assert c["threshold"] == pytest.approx(small_model.threshold)
+    assert c["model_version"] == small_model.card.sha256[:12]
+    expected = [list(s) for s in small_model.explain("you stupid idiot")]
     assert expected and [[s["start"], s["end"], s["fragment"], s["weight"]] for s in c["spans"]] == expected
     assert all(c["text"][s["start"]:s["end"]] == s["fragment"] for s in c["spans"])
 
@@ -366,13 +371,11 @@ def _decide_by_label(store, n_per_class=12):
 
 
 def store_labelled():
-    from queue_fixtures import LABELLED
-
     return LABELLED
 
 
-def test_export_trains_a_model(store, tiny_model, tmp_path):
-    store.add_scored(scored_frame(tiny_model), all_rows=True, model=tiny_model)
+def test_export_trains_a_model(store, small_model, tmp_path):
+    store.add_scored(scored_frame(small_model), all_rows=True, model=small_model)
     assert _decide_by_label(store) == {0: 12, 1: 12}
     out = store.export_decisions()
     assert list(out.columns) == ["id", "text", "label", "action", "reason", "moderator", "decided_at"]
@@ -381,9 +384,10 @@ def test_export_trains_a_model(store, tiny_model, tmp_path):
     path = tmp_path / "decisions.csv"
     with TableWriter(path) as w:
         w.write(out)
-    from moderation.training import read_labelled
+    from moderation.labels import read_labelled_set
 
-    texts, labels = read_labelled(path)
+    labelled = read_labelled_set(path)
+    texts, labels = labelled.texts, labelled.labels
     model = moderation.train(texts, labels)
     assert 0 < model.threshold < 1 and len(model.score(["you idiot"])) == 1
 
@@ -417,10 +421,10 @@ def test_stats_precision_by_category(store):
 
 # -- moderators ----------------------------------------------------------------------------
 def test_passwords_and_tokens(store):
-    h = st.hash_password("correct horse")
+    h = accounts.hash_password("correct horse")
     assert h.startswith("scrypt$16384$8$1$") and "correct" not in h
-    assert st.hash_password("correct horse") != h  # random salt
-    assert st.verify_password("correct horse", h) and not st.verify_password("wrong", h)
+    assert accounts.hash_password("correct horse") != h  # random salt
+    assert accounts.verify_password("correct horse", h) and not accounts.verify_password("wrong", h)
     assert store.authenticate("alice", "alice-password")["name"] == "alice"
     assert store.authenticate("alice", "bob-password") is None
     assert store.authenticate("nobody", "whatever") is None

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("fastapi")
-pytest.importorskip("httpx")
+from conftest import require_modules  # noqa: E402
+
+require_modules("fastapi", "httpx")
+
 
 import warnings  # noqa: E402
 
@@ -19,7 +21,7 @@ with warnings.catch_warnings():  # starlette >= 1.x nudges towards httpx2; httpx
 
 from moderation.queue.store import open_store  # noqa: E402
 from moderation.queue.web import create_app, highlight  # noqa: E402
-from queue_fixtures import XSS, hostile_frame, scored_frame, tiny_model, tiny_model_dir  # noqa: E402,F401
+from conftest import XSS, hostile_frame, scored_frame  # noqa: E402
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
 PAGES = ["/", "/?status=escalated", "/history", "/history?moderator=bob", "/comments/l001"]
@@ -29,13 +31,13 @@ API = [("get", "/api/queue"), ("get", "/api/decisions"), ("post", "/api/decision
 
 
 @pytest.fixture(scope="module")
-def template_db(tmp_path_factory, tiny_model) -> Path:
+def template_db(tmp_path_factory, small_model) -> Path:
     """Moderators and the scored sample loaded once per module (explaining 124 comments takes a while)."""
     path = tmp_path_factory.mktemp("web") / "template.db"
     s = open_store(f"sqlite:///{path}")
     for name, pw in PASSWORDS.items():
         s.add_moderator(name, pw, is_admin=name == "root")
-    s.add_scored(scored_frame(tiny_model), model=tiny_model)
+    s.add_scored(scored_frame(small_model), model=small_model)
     s.close()  # the last connection closing checkpoints the WAL into the file
     return path
 
@@ -49,8 +51,8 @@ def store(tmp_path, template_db):
 
 
 @pytest.fixture
-def app(store, tiny_model):
-    return create_app(store, model=tiny_model, secret="test-secret")
+def app(store, small_model):
+    return create_app(store, model=small_model, secret="test-secret")
 
 
 def client(app) -> TestClient:
@@ -165,7 +167,7 @@ def test_two_moderators_get_different_comments(app):
     assert len(ids_a) == len(ids_b) == 20 and not set(ids_a) & set(ids_b)
 
 
-def test_queue_page_shows_score_category_version_spans(app, store, tiny_model):
+def test_queue_page_shows_score_category_version_spans(app, store, small_model):
     c, _ = login(app, "alice")
     html = c.get("/").text
     first = store.list_queue(limit=1)[0]
@@ -280,15 +282,15 @@ def test_api_with_token(app, store):
     assert c.post("/api/undo", headers=auth).json()["undone"]["undid"] == "remove"
 
 
-def test_api_score(app, tiny_model, store):
+def test_api_score(app, small_model, store):
     c = client(app)
     auth = {"Authorization": f"Bearer {store.new_token('alice')}"}
     r = c.post("/api/score", headers=auth, json={"text": "you stupid idiot"})
     body = r.json()
     assert r.status_code == 200 and set(body) >= {"score", "flag", "categories", "spans"}
-    assert body["score"] == pytest.approx(float(tiny_model.score(["you stupid idiot"])[0]), abs=1e-6)
-    assert body["flag"] == (body["score"] >= tiny_model.threshold)
-    assert [s["fragment"] for s in body["spans"]] == [s.fragment for s in tiny_model.explain("you stupid idiot")]
+    assert body["score"] == pytest.approx(float(small_model.score(["you stupid idiot"])[0]), abs=1e-6)
+    assert body["flag"] == (body["score"] >= small_model.threshold)
+    assert [s["fragment"] for s in body["spans"]] == [s.fragment for s in small_model.explain("you stupid idiot")]
     assert c.post("/api/score", headers=auth, json={"txt": "x"}).status_code == 400
     no_model = create_app(store, model=None, secret="s")
     assert client(no_model).post("/api/score", headers=auth, json={"text": "x"}).status_code == 503
@@ -302,8 +304,8 @@ def test_api_with_session_needs_csrf_header_for_posts(app):
 
 
 # -- hostile comments and headers -----------------------------------------------------------------
-def test_xss_payloads_are_escaped_everywhere(app, store, tiny_model):
-    store.add_scored(hostile_frame(), model=tiny_model)
+def test_xss_payloads_are_escaped_everywhere(app, store, small_model):
+    store.add_scored(hostile_frame(), model=small_model)
     c, token = login(app, "root")
     c.post("/decide", data={"comment_id": "xss0", "action": "keep", "csrf": token})
     pages = [c.get("/").text, c.get("/comments/xss1").text, c.get("/history").text,

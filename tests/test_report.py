@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from moderation import ModerationError
-from moderation.evaluate import (LabelledSet, category_metrics, detailed_evaluation, identity_bias_table,
-                                 metrics, operating_points, read_labelled_set, threshold_curve)
-from moderation.probes import identity_probes
+from moderation.evaluate import detailed_evaluation
+from moderation.labels import LabelledSet, read_labelled_set
+from moderation.metrics import category_metrics, identity_bias_table, metrics, operating_points, threshold_curve
+from moderation.identities import identity_probes
 from moderation.report import render_report, write_report
 
 from conftest import DATA, TEST_DATA
@@ -167,7 +168,7 @@ def test_report_without_categories(small_model, labelled):
 
 
 def test_report_with_categories_and_identities(default_model):
-    probes = identity_probes(TEST_DATA / "identity_templates.csv", TEST_DATA / "identity_terms.csv")
+    probes = identity_probes(TEST_DATA / "identity_templates.csv")
     data = LabelledSet("probes.csv", probes["text"].tolist(), probes["label"].to_numpy())
     e = detailed_evaluation(default_model, data, model_name="default")
     html = render_report([e])
@@ -226,6 +227,6 @@ def test_missing_matplotlib_is_a_clear_error(small_model, labelled, monkeypatch)
 
 def test_shipped_identity_probes_match_the_templates():
     """data/identity_probes.csv is every template × every identity term of tests/data, as generated."""
-    probes = identity_probes(TEST_DATA / "identity_templates.csv", TEST_DATA / "identity_terms.csv")
+    probes = identity_probes(TEST_DATA / "identity_templates.csv")
     shipped = pd.read_csv(DATA / "identity_probes.csv")
     pd.testing.assert_frame_equal(shipped, probes[["text", "label", "identity", "group"]])

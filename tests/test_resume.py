@@ -85,7 +85,8 @@ def test_resume_refuses_another_model(small_model_dir, sample_labelled, dump, tm
 
     out = tmp_path / "out.csv"
     _interrupted(small_model_dir, dump, out)
-    other = moderation.train(sample_labelled["text"], sample_labelled["label"], C=1.0).save(tmp_path / "other")
+    other = moderation.train(sample_labelled["text"], sample_labelled["label"],
+                             recipe=moderation.Recipe(C=1.0)).save(tmp_path / "other")
     result = runner.invoke(app, command(other, dump, out, "--resume")[3:])
     assert result.exit_code == 2
     assert result.stderr.startswith("Error: cannot resume: the model_sha256 changed since the checkpoint")

@@ -5,8 +5,9 @@ import pytest
 
 import moderation
 from moderation import ModerationError
-from moderation.evaluate import choose_threshold, metrics, threshold_table
-from moderation.training import parse_labels, source_weights
+from moderation.labels import parse_labels
+from moderation.metrics import choose_threshold, metrics, threshold_table
+from moderation.recipe import source_weights
 
 
 def test_parse_labels_accepts_binary_spellings():
@@ -38,24 +39,24 @@ def test_too_few_rows_per_class_is_refused():
 
 def test_threshold_meets_target_precision(sample_labelled):
     model = moderation.train(sample_labelled["text"], sample_labelled["label"], target_precision=0.9)
-    held = model.card["evaluation"]["held_out"]
-    assert model.card["threshold_rule"]["met"] is True
+    held = model.card.evaluation.held_out
+    assert model.card.threshold_rule.met is True
     assert held["precision"] >= 0.9
     assert held["threshold"] == pytest.approx(model.threshold, abs=1e-4)
 
 
 def test_threshold_meets_target_recall(sample_labelled):
     model = moderation.train(sample_labelled["text"], sample_labelled["label"], target_recall=0.95)
-    assert model.card["evaluation"]["held_out"]["recall"] >= 0.95
-    assert model.card["threshold_rule"] == {"target_precision": None, "target_recall": 0.95, "met": True}
+    assert model.card.evaluation.held_out["recall"] >= 0.95
+    assert model.card.threshold_rule.to_dict() == {"target_precision": None, "target_recall": 0.95, "met": True}
 
 
 def test_eval_data_replaces_split(sample_labelled):
     half = len(sample_labelled) // 2
     a, b = sample_labelled.iloc[:half], sample_labelled.iloc[half:]
     model = moderation.train(a["text"], a["label"], eval_texts=b["text"], eval_labels=b["label"])
-    assert model.card["evaluation"]["method"] == "evaluation file"
-    assert model.card["evaluation"]["held_out"]["rows"] == len(b)
+    assert model.card.evaluation.method == "evaluation file"
+    assert model.card.evaluation.held_out["rows"] == len(b)
 
 
 def test_choose_threshold_precision_and_recall():

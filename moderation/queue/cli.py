@@ -13,13 +13,11 @@ from typing import Optional
 
 import typer
 
-from ..cliutil import user_errors
+from ..cliutil import Db, ModelDir, user_errors
 from ..errors import ModerationError
 
 __all__ = ["queue_app", "users_app", "serve"]
 
-EXTRA_HINT = 'the review queue needs extra packages: pip install ".[queue]"'
-DB_HELP = "Queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."
 
 queue_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                         help="The moderators' review queue: load scored comments, export decisions, stats.")
@@ -27,11 +25,9 @@ users_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_
 
 
 def _store(db: Optional[str]):
-    try:
-        from .store import open_store
-    except ImportError:
-        raise ModerationError(EXTRA_HINT) from None
-    return open_store(db)
+    from . import open_queue
+
+    return open_queue(db)
 
 
 def _read_password(name: str) -> str:
@@ -49,7 +45,7 @@ def _read_password(name: str) -> str:
 def users_add(
     name: str = typer.Argument(..., help="Moderator name (no spaces)."),
     admin: bool = typer.Option(False, "--admin", help="May see everyone's decisions and decide escalated comments."),
-    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    db: Db = None,
 ):
     """Add a moderator; the password is read from stdin when it is not a terminal, else prompted."""
     store = _store(db)
@@ -62,7 +58,7 @@ def users_add(
 @user_errors
 def users_token(
     name: str = typer.Argument(..., help="Moderator the token acts as."),
-    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    db: Db = None,
 ):
     """Print a new API token for NAME (shown once; replaces the old one). Use it as 'Authorization: Bearer ...'."""
     typer.echo(_store(db).new_token(name))
@@ -72,7 +68,7 @@ def users_token(
 @user_errors
 def users_logout(
     name: str = typer.Argument(..., help="Moderator to sign out of every browser."),
-    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    db: Db = None,
 ):
     """End every web session of NAME at once (a lost laptop, a shared password); API tokens are untouched."""
     ended = _store(db).revoke_sessions(name)
@@ -80,7 +76,7 @@ def users_logout(
 
 
 def _load_model(model_dir: Optional[Path], required: bool):
-    from ..model import load_model
+    from ..persist import load_model
 
     if model_dir is not None or required:
         return load_model(model_dir)
@@ -91,39 +87,14 @@ def _load_model(model_dir: Optional[Path], required: bool):
         return None
 
 
-def load_scored(scored_file: str, *, db: Optional[str], model, text_col: str = "text") -> str:
-    """Load the flagged rows of a scored table into the queue (``moderation score --queue``); the summary line."""
-    store = _store(db)
-    if text_col == "text":
-        return store.add_scored(scored_file, model=model).line()
-    from ..io import read_table
-
-    frame = read_table(scored_file).rename(columns={text_col: "text"})
-    return store.add_scored(frame, model=model, source=Path(scored_file).name).line()
-
-
-def decisions_table(db: Optional[str]):
-    """The moderators' decisions as a labelled training table (``moderation train --from-queue``)."""
-    try:
-        from .store import export_decisions
-    except ImportError:
-        raise ModerationError(EXTRA_HINT) from None
-    frame = export_decisions(db)
-    if frame.empty:
-        raise ModerationError(f"the queue {db} has no decisions to train on")
-    return f"queue {db}", frame
-
-
 @queue_app.command("add")
 @user_errors
 def queue_add(
     scored_file: str = typer.Argument(..., help="A 'moderation score' output with id, score, flag and text columns."),
-    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    db: Db = None,
     all_rows: bool = typer.Option(False, "--all", help="Load every row, not only the flagged ones."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Load the rows scoring at least this."),
-    model: Optional[Path] = typer.Option(None, "--model",
-                                         help="The model that scored the file (for spans and threshold) "
-                                              "[default: the shipped model]."),
+    model: ModelDir = None,
 ):
     """Load the flagged rows of a scored file into the queue (idempotent by comment id)."""
     if all_rows and min_score is not None:
@@ -138,7 +109,7 @@ def queue_add(
 @user_errors
 def queue_export(
     out: str = typer.Argument(..., help="Output table (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdout."),
-    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    db: Db = None,
 ):
     """Write every decided comment as id,text,label,action,reason,moderator,decided_at (label 1 = remove)."""
     from ..io import TableWriter
@@ -157,7 +128,7 @@ def _fmt(p) -> str:
 
 @queue_app.command("stats")
 @user_errors
-def queue_stats(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)):
+def queue_stats(db: Db = None):
     """Pending and decided counts, and the model's precision against the moderators' decisions by category."""
     s = _store(db).stats()
     typer.echo(f"pending {s['pending']}")
@@ -171,18 +142,18 @@ def queue_stats(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)):
 
 @user_errors
 def serve(
-    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    db: Db = None,
     host: str = typer.Option("127.0.0.1", help="Address to listen on (keep loopback behind a TLS proxy)."),
     port: int = typer.Option(8000, help="Port to listen on."),
-    model: Optional[Path] = typer.Option(None, "--model", help="Model for POST /api/score [default: the shipped model]."),
+    model: ModelDir = None,
 ):
     """Run the review web app (FastAPI under uvicorn)."""
-    try:
-        import uvicorn
+    from ..extras import require
 
-        from .web import create_app
-    except ImportError:
-        raise ModerationError(EXTRA_HINT) from None
+    uvicorn = require("uvicorn", "queue", "the review queue")
+    require("fastapi", "queue", "the review queue")
+    from .web import create_app
+
     app = create_app(_store(db), model=_load_model(model, required=model is not None))
     typer.echo(f"Review queue on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,11 +1,9 @@
-"""The review queue's database: comments to review, the moderators, their web sessions, and an append-only
-log of their decisions.
+"""The review queue's store: comments to review, claims on them, and an append-only log of decisions.
 
-SQLAlchemy Core, so the same code runs on SQLite (the default, ``moderation.db``
-in the working directory, in WAL mode so the web app and the CLI can use it at
-once) and on PostgreSQL (``postgresql://...``). The schema is versioned: a
-``schema_version`` table records which of the ordered ``MIGRATIONS`` have run,
-and ``open_store`` applies the missing ones.
+``Store`` combines the accounts (``accounts.Accounts``: moderators, tokens,
+sessions), loading scored tables (``ingest.Ingest``) and the queue itself (here:
+listing, claiming, deciding, undoing, history, export, stats) over one database
+(``schema``).
 
 Decisions are never updated or deleted: an undo is a new row pointing at the
 decision it cancels. A comment's status is derived from its latest decision
@@ -14,295 +12,37 @@ that has not been undone, and so is its label in ``export_decisions``.
 
 from __future__ import annotations
 
-import base64
 import datetime as _dt
-import hashlib
-import hmac
-import math
-import os
-import secrets
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import pandas as pd
-from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, MetaData, String, Table,
-                        Text, create_engine, delete, event, func, insert, select, update)
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
 
+from ..categories import CATEGORIES, REASON_CODES
 from ..errors import ModerationError
+from .accounts import Accounts
+from .ingest import Ingest
+from .schema import as_utc, comments, decisions, iso, make_engine, migrate, moderators, resolve_db_url, utc_now
 
-__all__ = ["Store", "open_store", "resolve_db_url", "export_decisions", "AddResult", "ACTIONS", "REASONS",
-           "CATEGORIES", "DEFAULT_DB_URL", "ClaimConflict", "hash_password", "verify_password", "SESSION_TTL"]
+__all__ = ["Store", "open_store", "export_decisions", "ClaimConflict", "ACTIONS", "STATUSES", "CLAIM_TTL"]
 
-DEFAULT_DB_URL = "sqlite:///moderation.db"
 CLAIM_TTL = 600  # seconds a moderator holds the comments they are viewing
-SESSION_TTL = 12 * 3600  # seconds a web session lasts from login (not extended by use)
-SESSION_TOUCH = 60  # a session's last_seen_at is rewritten at most this often (not a write per request)
 ACTIONS = ("remove", "keep", "escalate")
 STATUS_FOR_ACTION = {"remove": "removed", "keep": "kept", "escalate": "escalated"}
 STATUSES = ("pending", "removed", "kept", "escalated")
-# Reason codes: a short list, so they can be counted and learned from.
-REASONS = {
-    "insult": "Insult or abuse",
-    "identity": "Identity attack or hate",
-    "obscene": "Obscenity",
-    "threat": "Threat of violence",
-    "spam": "Spam",
-    "fair": "Fair comment, robust but acceptable",
-    "misflagged": "Misflagged: quote, reclaimed word, counter-speech",
-    "other": "Other",
-}
-CATEGORIES = ("insult", "identity_attack", "obscene", "threat")
-
-metadata = MetaData()
-
-schema_version = Table(
-    "schema_version", metadata,
-    Column("version", Integer, primary_key=True, autoincrement=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
-)
-
-moderators = Table(
-    "moderators", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(100), nullable=False, unique=True),
-    Column("password_hash", String(300), nullable=False),
-    Column("is_admin", Boolean, nullable=False, default=False),
-    Column("token_hash", String(64), nullable=True, unique=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-comments = Table(
-    "comments", metadata,
-    Column("id", String(200), primary_key=True),
-    Column("text", Text, nullable=False),
-    Column("source", String(300), nullable=False, default=""),
-    Column("article_id", String(200), nullable=True),
-    Column("thread_id", String(200), nullable=True),
-    Column("score", Float, nullable=False),
-    Column("threshold", Float, nullable=False),
-    Column("uncertainty", Float, nullable=False),  # |score - threshold|, indexed for the "most useful first" sort
-    Column("categories", JSON, nullable=True),
-    Column("top_category", String(50), nullable=True),
-    Column("reasons", Text, nullable=True),
-    Column("spans", JSON, nullable=True),
-    Column("model_version", String(64), nullable=False, default="unknown"),
-    Column("added_at", DateTime(timezone=True), nullable=False),
-    Column("status", String(20), nullable=False, default="pending", index=True),
-    Column("claimed_by", Integer, ForeignKey("moderators.id"), nullable=True),
-    Column("claim_expires", DateTime(timezone=True), nullable=True),
-)
-
-decisions = Table(
-    "decisions", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("comment_id", String(200), ForeignKey("comments.id"), nullable=False, index=True),
-    Column("moderator_id", Integer, ForeignKey("moderators.id"), nullable=False, index=True),
-    Column("action", String(20), nullable=False),  # remove, keep, escalate, undo
-    Column("reason", String(50), nullable=True),
-    Column("undoes", Integer, ForeignKey("decisions.id"), nullable=True),
-    Column("decided_at", DateTime(timezone=True), nullable=False),
-    Column("score_at_decision", Float, nullable=True),
-)
-
-# Web sessions (schema version 2): the row is the session, so logging out (deleting it) kills every copy
-# of the cookie. Only a SHA-256 of the random session id is stored; the id itself is in the cookie alone.
-sessions = Table(
-    "sessions", metadata,
-    Column("id_hash", String(64), primary_key=True),
-    Column("moderator_id", Integer, ForeignKey("moderators.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("last_seen_at", DateTime(timezone=True), nullable=False),
-)
-
-
-# -- migrations -----------------------------------------------------------------
-def _migration_1(conn: Connection) -> None:
-    """The first schema. When the tables change, freeze this one's definitions and add ``_migration_2``."""
-    for table in (moderators, comments, decisions):
-        table.create(conn)
-
-
-def _migration_2(conn: Connection) -> None:
-    """Server-side web sessions: the ``sessions`` table (new; the tables of version 1 are unchanged).
-
-    When ``sessions`` changes, freeze this one's definition and add ``_migration_3``.
-    """
-    sessions.create(conn)
-
-
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2]
-
-
-def migrate(engine: Engine) -> int:
-    """Apply the migrations the database has not had yet; return the schema version."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":  # one process migrates at a time
-            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242001)")
-        schema_version.create(conn, checkfirst=True)
-        current = conn.execute(select(func.max(schema_version.c.version))).scalar() or 0
-        if current > len(MIGRATIONS):
-            raise ModerationError(f"the database schema is version {current}, newer than this moderation "
-                                  f"package knows ({len(MIGRATIONS)}): upgrade moderation")
-        for version in range(current + 1, len(MIGRATIONS) + 1):
-            MIGRATIONS[version - 1](conn)
-            conn.execute(insert(schema_version).values(version=version, applied_at=_now()))
-        return len(MIGRATIONS)
-
-
-# -- helpers --------------------------------------------------------------------
-def _now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
-
-
-def _utc(value: _dt.datetime | None) -> _dt.datetime | None:
-    """Datetimes come back naive from SQLite (stored as UTC) and aware from PostgreSQL."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=_dt.timezone.utc) if value.tzinfo is None else value.astimezone(_dt.timezone.utc)
-
-
-def _iso(value: _dt.datetime | None) -> str | None:
-    value = _utc(value)
-    return value.isoformat(timespec="seconds") if value else None
-
-
-def resolve_db_url(explicit: str | None = None) -> str:
-    """The database URL: ``--db`` if given, else ``$MODERATION_DB``, else ``sqlite:///moderation.db``.
-
-    A bare file path is taken as an SQLite file; ``postgresql://`` and ``postgres://``
-    use the psycopg (3) driver.
-    """
-    url = explicit or os.environ.get("MODERATION_DB") or DEFAULT_DB_URL
-    if "://" not in url:
-        url = f"sqlite:///{url}"
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            url = "postgresql+psycopg://" + url[len(prefix):]
-    return url
-
-
-def _make_engine(url: str) -> Engine:
-    if url.startswith("sqlite"):
-        memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                               **({"poolclass": StaticPool} if memory else {}))
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # every connection: WAL, foreign keys, wait for locks
-            cur = dbapi_conn.cursor()
-            if not memory:
-                cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.close()
-
-        return engine
-    try:
-        return create_engine(url, pool_pre_ping=True)
-    except ModuleNotFoundError as e:
-        raise ModerationError(f"cannot use {url.split(':')[0]}: {e}; pip install \"psycopg[binary]\"") from None
-    except Exception as e:  # an unparseable URL
-        raise ModerationError(f"bad database URL {url!r}: {e}") from None
-
-
-# -- passwords and tokens -------------------------------------------------------
-_SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}
-
-
-def hash_password(password: str) -> str:
-    """``scrypt$n$r$p$salt$hash`` with a random 16-byte salt (hashlib.scrypt, base64 fields)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
-    b64 = lambda b: base64.b64encode(b).decode()  # noqa: E731
-    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${b64(salt)}${b64(digest)}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Constant-time check of ``password`` against a ``hash_password`` string."""
-    try:
-        kind, n, r, p, salt, digest = stored.split("$")
-        if kind != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                                dklen=len(expected), maxmem=256 * 1024 * 1024)
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
-_DUMMY_HASH = None
-
-
-def _token_hash(token: str) -> str:
-    # API tokens and session ids are 256 random bits: a fast hash is enough (nothing to brute-force).
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class ClaimConflict(ModerationError):
     """Another moderator holds the claim on the comment, or it was already decided."""
 
 
-@dataclass
-class AddResult:
-    """What ``Store.add_scored`` did: rows added, already in the queue, and not flagged (so not loaded)."""
-
-    added: int = 0
-    skipped: int = 0
-    unflagged: int = 0
-
-    def line(self) -> str:
-        return f"{self.added} added, {self.skipped} already in the queue, {self.unflagged} not flagged"
-
-
-def _model_version(model) -> str:
-    try:
-        return str(model.card["file"]["sha256"])[:12] or "unknown"
-    except (AttributeError, KeyError, TypeError):
-        return "unknown"
-
-
-def _truthy(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "1.0", "true", "t", "yes", "y")
-    try:
-        return bool(value) and not (isinstance(value, float) and math.isnan(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _float_or_none(value) -> float | None:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
-
-
-def _text_or_none(value) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    s = str(value)
-    return s if s.strip() else None
-
-
-def _chunks(seq: Sequence, n: int = 500) -> Iterable[Sequence]:
-    for i in range(0, len(seq), n):
-        yield seq[i:i + n]
-
-
-class Store:
+class Store(Accounts, Ingest):
     """The queue database at ``url``. Every method runs in its own transaction, committed before it returns."""
 
     def __init__(self, url: str | None = None, *, claim_ttl: int = CLAIM_TTL):
         self.url = resolve_db_url(url)
-        self.engine = _make_engine(self.url)
+        self.engine = make_engine(self.url)
         self.claim_ttl = claim_ttl
         try:
             self.version = migrate(self.engine)
@@ -317,242 +57,6 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    # -- moderators ---------------------------------------------------------
-    def add_moderator(self, name: str, password: str, *, is_admin: bool = False) -> int:
-        """Create a moderator; the name must be new and the password at least 8 characters."""
-        name = name.strip()
-        if not name or len(name) > 100 or any(c.isspace() for c in name):
-            raise ModerationError("a moderator name is 1-100 characters without spaces")
-        if len(password) < 8:
-            raise ModerationError("the password must be at least 8 characters")
-        try:
-            with self.engine.begin() as conn:
-                return conn.execute(insert(moderators).values(
-                    name=name, password_hash=hash_password(password), is_admin=is_admin,
-                    created_at=_now())).inserted_primary_key[0]
-        except IntegrityError:
-            raise ModerationError(f"moderator {name!r} already exists") from None
-
-    def moderator(self, name_or_id: str | int) -> dict | None:
-        """The moderator (id, name, is_admin) by name or id, or None."""
-        col = moderators.c.id if isinstance(name_or_id, int) else moderators.c.name
-        with self.engine.connect() as conn:
-            row = conn.execute(select(moderators.c.id, moderators.c.name, moderators.c.is_admin)
-                               .where(col == name_or_id)).mappings().first()
-        return dict(row) if row else None
-
-    def _require_moderator(self, name_or_id: str | int) -> dict:
-        m = self.moderator(name_or_id)
-        if m is None:
-            raise ModerationError(f"no such moderator: {name_or_id}")
-        return m
-
-    def authenticate(self, name: str, password: str) -> dict | None:
-        """The moderator if ``password`` is theirs, else None (same work either way)."""
-        global _DUMMY_HASH
-        with self.engine.connect() as conn:
-            row = conn.execute(select(moderators).where(moderators.c.name == name)).mappings().first()
-        if row is None:
-            _DUMMY_HASH = _DUMMY_HASH or hash_password(secrets.token_hex(8))
-            verify_password(password, _DUMMY_HASH)
-            return None
-        if not verify_password(password, row["password_hash"]):
-            return None
-        return {"id": row["id"], "name": row["name"], "is_admin": row["is_admin"]}
-
-    def new_token(self, name: str) -> str:
-        """A new API token for ``name`` (replacing any old one); only its hash is stored."""
-        m = self._require_moderator(name)
-        token = "mq_" + secrets.token_urlsafe(32)
-        with self.engine.begin() as conn:
-            conn.execute(update(moderators).where(moderators.c.id == m["id"]).values(token_hash=_token_hash(token)))
-        return token
-
-    def moderator_for_token(self, token: str) -> dict | None:
-        if not token:
-            return None
-        with self.engine.connect() as conn:
-            row = conn.execute(select(moderators.c.id, moderators.c.name, moderators.c.is_admin)
-                               .where(moderators.c.token_hash == _token_hash(token))).mappings().first()
-        return dict(row) if row else None
-
-    def list_moderators(self) -> list[dict]:
-        with self.engine.connect() as conn:
-            return [dict(r) for r in conn.execute(select(moderators.c.id, moderators.c.name,
-                                                         moderators.c.is_admin).order_by(moderators.c.name))
-                    .mappings()]
-
-    # -- web sessions -------------------------------------------------------
-    def create_session(self, moderator: str | int, *, ttl: int = SESSION_TTL) -> str:
-        """Start a web session for ``moderator`` lasting ``ttl`` seconds; return its random id (256 bits).
-
-        Only the id's SHA-256 is stored, so the table does not hold usable sessions.
-        Expired sessions of everyone are deleted on the way (opportunistic purge).
-        """
-        m = self._require_moderator(moderator)
-        session_id = secrets.token_urlsafe(32)
-        now = _now()
-        with self.engine.begin() as conn:
-            conn.execute(delete(sessions).where(sessions.c.expires_at <= now))
-            conn.execute(insert(sessions).values(
-                id_hash=_token_hash(session_id), moderator_id=m["id"], created_at=now,
-                expires_at=now + _dt.timedelta(seconds=ttl), last_seen_at=now))
-        return session_id
-
-    def session_moderator(self, session_id: str | None) -> dict | None:
-        """The moderator (id, name, is_admin) of a live session, or None if it is unknown, revoked or expired.
-
-        Records when the session was last seen (at most once a minute: not a write per request).
-        """
-        if not session_id or not isinstance(session_id, str):
-            return None
-        key = _token_hash(session_id)
-        now = _now()
-        with self.engine.connect() as conn:
-            row = conn.execute(select(moderators.c.id, moderators.c.name, moderators.c.is_admin,
-                                      sessions.c.expires_at, sessions.c.last_seen_at)
-                               .join(moderators, moderators.c.id == sessions.c.moderator_id)
-                               .where(sessions.c.id_hash == key)).mappings().first()
-        if row is None:
-            return None
-        if _utc(row["expires_at"]) <= now:
-            self.purge_sessions()
-            return None
-        if (now - _utc(row["last_seen_at"])).total_seconds() >= SESSION_TOUCH:
-            with self.engine.begin() as conn:
-                conn.execute(update(sessions).where(sessions.c.id_hash == key).values(last_seen_at=now))
-        return {"id": row["id"], "name": row["name"], "is_admin": row["is_admin"]}
-
-    def revoke_session(self, session_id: str | None) -> bool:
-        """End one session (logout): every copy of its cookie stops working. False if there was no such session."""
-        if not session_id or not isinstance(session_id, str):
-            return False
-        with self.engine.begin() as conn:
-            return conn.execute(delete(sessions).where(sessions.c.id_hash == _token_hash(session_id))).rowcount == 1
-
-    def revoke_sessions(self, moderator: str | int) -> int:
-        """End every session of ``moderator`` (all their browsers); return how many there were.
-
-        For a compromised account, or after changing who may log in. API tokens are
-        separate: ``new_token`` replaces a moderator's token.
-        """
-        m = self._require_moderator(moderator)
-        with self.engine.begin() as conn:
-            return conn.execute(delete(sessions).where(sessions.c.moderator_id == m["id"])).rowcount
-
-    def purge_sessions(self) -> int:
-        """Delete the expired sessions; return how many (``create_session`` does this too)."""
-        with self.engine.begin() as conn:
-            return conn.execute(delete(sessions).where(sessions.c.expires_at <= _now())).rowcount
-
-    # -- loading ------------------------------------------------------------
-    def add_scored(self, data: pd.DataFrame | str | Path, *, all_rows: bool = False,
-                   min_score: float | None = None, model=None, threshold: float | None = None,
-                   source: str | None = None, chunk_rows: int = 5000) -> AddResult:
-        """Load a ``moderation score`` output (a frame or a table file) into the queue.
-
-        Loads the flagged rows (``flag`` true), or every row with ``all_rows``, or
-        those scoring at least ``min_score``. Idempotent by comment id: rows already
-        in the queue are skipped, never changed. The table needs ``id``, ``score``
-        and ``text`` (score with ``--keep text``); ``source``, ``article_id``,
-        ``thread_id``, ``reasons`` and the category columns are used when present.
-        With ``model``, the offending spans are computed and its threshold and
-        version recorded; otherwise the threshold is ``threshold``, else the lowest
-        flagged score in the chunk, else 0.5.
-        """
-        if all_rows and min_score is not None:
-            raise ModerationError("give all_rows or min_score, not both")
-        if isinstance(data, pd.DataFrame):
-            frames: Iterable[pd.DataFrame] = [data]
-            default_source = source or ""
-        else:
-            from ..io import iter_table
-
-            frames = iter_table(data, chunksize=chunk_rows)
-            default_source = source if source is not None else Path(str(data)).name
-        if model is not None and threshold is None:
-            threshold = float(model.threshold)
-        version = _model_version(model) if model is not None else None
-        result = AddResult()
-        seen: set[str] = set()
-        for frame in frames:
-            if frame.shape[1] == 0 and len(frame) == 0:
-                continue
-            self._add_frame(frame, all_rows, min_score, model, threshold, version, default_source, seen, result)
-        return result
-
-    def _add_frame(self, frame, all_rows, min_score, model, threshold, version, default_source, seen, result):
-        from ..io import require_columns
-
-        needed = ["id", "score", "text"] + ([] if all_rows or min_score is not None else ["flag"])
-        require_columns(frame, needed, "the scored table" + ("" if "text" in frame.columns else
-                                                             " (score with --keep text)"))
-        scores = pd.to_numeric(frame["score"], errors="coerce")
-        if scores.isna().any():
-            bad = frame["id"][scores.isna()].astype(str).tolist()[:3]
-            raise ModerationError(f"the scored table has missing or non-numeric scores (ids {', '.join(bad)})")
-        if all_rows:
-            keep = pd.Series(True, index=frame.index)
-        elif min_score is not None:
-            keep = scores >= float(min_score)
-        else:
-            keep = frame["flag"].map(_truthy)
-        chunk_threshold = threshold
-        if chunk_threshold is None:
-            flagged = scores[frame["flag"].map(_truthy)] if "flag" in frame.columns else scores[[]]
-            chunk_threshold = float(flagged.min()) if len(flagged) else 0.5
-        result.unflagged += int((~keep).sum())
-        rows = frame[keep.to_numpy()]
-        ids = rows["id"].astype(str).tolist()
-        with self.engine.connect() as conn:
-            existing = set()
-            for part in _chunks(ids):
-                existing.update(conn.execute(select(comments.c.id).where(comments.c.id.in_(part))).scalars())
-        cats = [c for c in CATEGORIES if c in rows.columns]
-        now = _now()
-        records = []
-        for (_, row), cid in zip(rows.iterrows(), ids):
-            if cid in existing or cid in seen:
-                result.skipped += 1
-                continue
-            seen.add(cid)
-            text = row["text"] if isinstance(row["text"], str) else ("" if _text_or_none(row["text"]) is None
-                                                                      else str(row["text"]))
-            score = float(row["score"])
-            categories = {c: v for c in cats if (v := _float_or_none(row[c])) is not None} or None
-            spans = None
-            if model is not None:
-                spans = [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}
-                         for s in model.explain(text)]
-            records.append({
-                "id": cid, "text": text,
-                "source": _text_or_none(row.get("source")) or default_source,
-                "article_id": _text_or_none(row.get("article_id")),
-                "thread_id": _text_or_none(row.get("thread_id")),
-                "score": score, "threshold": chunk_threshold, "uncertainty": abs(score - chunk_threshold),
-                "categories": categories,
-                "top_category": max(categories, key=categories.get) if categories else None,
-                "reasons": _text_or_none(row.get("reasons")),
-                "spans": spans,
-                "model_version": version or _text_or_none(row.get("model_version")) or "unknown",
-                "added_at": now, "status": "pending",
-            })
-        if not records:
-            return
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(comments), records)
-            result.added += len(records)
-        except IntegrityError:  # a concurrent load got there first: insert one by one
-            for record in records:
-                try:
-                    with self.engine.begin() as conn:
-                        conn.execute(insert(comments).values(**record))
-                    result.added += 1
-                except IntegrityError:
-                    result.skipped += 1
-
-    # -- reading ------------------------------------------------------------
     def comment(self, comment_id: str) -> dict | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(comments).where(comments.c.id == str(comment_id))).mappings().first()
@@ -605,7 +109,7 @@ class Store:
         """
         m = self._require_moderator(moderator)
         ttl = self.claim_ttl if ttl is None else ttl
-        now = _now()
+        now = utc_now()
         expires = now + _dt.timedelta(seconds=ttl)
         base = self._filtered(select(comments.c.id), status, category, source)
         available = ((comments.c.claimed_by.is_(None)) | (comments.c.claim_expires < now)
@@ -649,7 +153,7 @@ class Store:
     def claim(self, comment_ids: Iterable[str], moderator: str | int, *, ttl: int | None = None) -> list[str]:
         """Claim the given comments for ``moderator``; return the ids actually claimed (others hold the rest)."""
         m = self._require_moderator(moderator)
-        now = _now()
+        now = utc_now()
         expires = now + _dt.timedelta(seconds=self.claim_ttl if ttl is None else ttl)
         got = []
         for cid in comment_ids:
@@ -676,16 +180,16 @@ class Store:
         if action not in ACTIONS:
             raise ModerationError(f"unknown action {action!r} (use {', '.join(ACTIONS)})")
         reason = reason or None
-        if reason is not None and (not isinstance(reason, str) or reason not in REASONS):  # a JSON list is unhashable
-            raise ModerationError(f"unknown reason {reason!r} (use {', '.join(REASONS)})")
+        if reason is not None and (not isinstance(reason, str) or reason not in REASON_CODES):  # a JSON list is unhashable
+            raise ModerationError(f"unknown reason {reason!r} (use {', '.join(REASON_CODES)})")
         m = self._require_moderator(moderator)
-        now = _now()
+        now = utc_now()
         with self.engine.begin() as conn:
             row = conn.execute(select(comments).where(comments.c.id == str(comment_id))).mappings().first()
             if row is None:
                 raise ModerationError(f"no such comment: {comment_id}")
             held_by_other = (row["claimed_by"] not in (None, m["id"])
-                             and _utc(row["claim_expires"]) is not None and _utc(row["claim_expires"]) >= now)
+                             and as_utc(row["claim_expires"]) is not None and as_utc(row["claim_expires"]) >= now)
             if row["status"] != "pending" and not m["is_admin"]:
                 raise ClaimConflict(f"comment {comment_id} is already {row['status']}")
             if held_by_other and not m["is_admin"]:
@@ -720,7 +224,7 @@ class Store:
         moderator the claim on it. Refused if someone decided the comment since.
         """
         m = self._require_moderator(moderator)
-        now = _now()
+        now = utc_now()
         with self.engine.begin() as conn:
             undone = select(decisions.c.undoes).where(decisions.c.undoes.is_not(None))
             last = conn.execute(select(decisions).where(
@@ -765,7 +269,7 @@ class Store:
                 query = query.where(decisions.c.moderator_id == v["id"])
         with self.engine.connect() as conn:
             rows = conn.execute(query.order_by(decisions.c.id.desc()).limit(limit)).mappings().all()
-        return [{**dict(r), "decided_at": _iso(r["decided_at"])} for r in rows]
+        return [{**dict(r), "decided_at": iso(r["decided_at"])} for r in rows]
 
     # -- export and stats ---------------------------------------------------
     def export_decisions(self) -> pd.DataFrame:
@@ -781,7 +285,7 @@ class Store:
         latest = _standing_by_comment(rows)
         out = [{"id": d["comment_id"], "text": d["text"], "label": 1 if d["action"] == "remove" else 0,
                 "action": d["action"], "reason": d["reason"] or "", "moderator": d["moderator"],
-                "decided_at": _iso(d["decided_at"])}
+                "decided_at": iso(d["decided_at"])}
                for d in sorted(latest.values(), key=lambda d: d["id"]) if d["action"] in ("remove", "keep")]
         columns = ["id", "text", "label", "action", "reason", "moderator", "decided_at"]
         frame = pd.DataFrame(out, columns=columns)
@@ -842,8 +346,8 @@ def _standing_by_comment(rows: Sequence[Any]) -> dict[str, dict]:
 
 def _comment_dict(row) -> dict:
     d = dict(row)
-    d["added_at"] = _iso(d.get("added_at"))
-    d["claim_expires"] = _iso(d.get("claim_expires"))
+    d["added_at"] = iso(d.get("added_at"))
+    d["claim_expires"] = iso(d.get("claim_expires"))
     d["spans"] = d.get("spans") or []
     d["categories"] = d.get("categories") or {}
     return d

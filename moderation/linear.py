@@ -1,0 +1,115 @@
+"""The model's classifiers as linear functions of its features: everything that assumes linearity lives here.
+
+The main classifier and one per category are linear models over the same
+features, so they score together with one sparse product, and each n-gram's
+contribution to a score (coefficient × TF-IDF value) is what the reasons and the
+highlighted spans show. Replacing the classifier by a non-linear one means
+replacing this class, and nothing else.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["LinearHead"]
+
+
+class LinearHead:
+    """The main classifier (column 0) and the category classifiers (columns 1…, in order) of a model."""
+
+    def __init__(self, main, categories: dict | None = None):
+        self.main = main
+        self.categories = dict(categories or {})
+
+    @classmethod
+    def of(cls, pipeline, categories: dict | None = None) -> "LinearHead":
+        """The head of a fitted Pipeline whose last step is named ``classifier``."""
+        return cls(pipeline.named_steps["classifier"], categories)
+
+    @cached_property
+    def stacked(self) -> tuple[np.ndarray, np.ndarray]:
+        """The coefficients (one column per classifier) and the intercepts, computed on first use."""
+        classifiers = [self.main, *self.categories.values()]
+        coef = np.column_stack([np.ravel(c.coef_) for c in classifiers])
+        intercept = np.array([float(np.ravel(c.intercept_)[0]) for c in classifiers])
+        return coef, intercept
+
+    @property
+    def main_coef(self) -> np.ndarray:
+        return np.ravel(self.main.coef_)
+
+    def probabilities(self, X) -> np.ndarray:
+        """P(positive) per row of ``X``: the main classifier in column 0, then each category."""
+        coef, intercept = self.stacked
+        logits = np.asarray(X @ coef) + intercept
+        return 1.0 / (1.0 + np.exp(-logits))
+
+    def top_terms(self, normalized: list[str], Xw: sp.csr_matrix, occ, k: int) -> list[str]:
+        """Per text, the ``k`` word n-grams with the largest positive contribution to the main score.
+
+        ``Xw`` is the word block of the features (the first columns) and ``occ`` its
+        n-gram occurrences; the phrase shown is each chosen n-gram's first occurrence.
+        """
+        coef = self.main_coef[:Xw.shape[1]]
+        contrib = Xw.data * coef[Xw.indices]
+        rows = np.repeat(np.arange(Xw.shape[0]), np.diff(Xw.indptr))
+        positive = contrib > 0
+        rows, cols, contrib = rows[positive], Xw.indices[positive], contrib[positive]
+        order = np.lexsort((-contrib, rows))
+        rows, cols = rows[order], cols[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # position within its row
+        rows, cols = rows[rank < k], cols[rank < k]
+        if not len(rows):
+            return ["" for _ in normalized]
+        # the first occurrence of each chosen (text, column) gives the phrase to show; only the
+        # occurrences of chosen pairs are sorted, not all of them
+        chosen = rows.astype(np.int64) * Xw.shape[1] + cols
+        wanted = np.unique(chosen)
+        keys = occ.doc.astype(np.int64) * Xw.shape[1] + occ.col
+        hits = np.flatnonzero(wanted[np.minimum(np.searchsorted(wanted, keys), len(wanted) - 1)] == keys)
+        unique, first = np.unique(keys[hits], return_index=True)
+        at = hits[first[np.searchsorted(unique, chosen)]]
+        out: list[list[str]] = [[] for _ in normalized]
+        for row, s, e in zip(rows.tolist(), occ.start[at].tolist(), occ.end[at].tolist()):
+            out[row].append(normalized[row][s:e])
+        return ["; ".join(terms) for terms in out]
+
+    def char_contributions(self, blocks, length: int) -> np.ndarray:
+        """Per character of one normalised text, the summed contribution of the n-grams covering it.
+
+        ``blocks`` are the feature blocks of that one text, in column order, each a
+        1-row matrix with its n-gram occurrences. An n-gram's contribution
+        (coefficient × its TF-IDF value) is shared by its occurrences and spread
+        evenly over the characters each covers.
+        """
+        coef = self.main_coef
+        weight = np.zeros(length + 1, dtype=np.float64)
+        offset = 0
+        for X, occ in blocks:
+            x = X.toarray().ravel()
+            counts = np.bincount(occ.col, minlength=X.shape[1])
+            share = coef[offset + occ.col] * x[occ.col] / np.maximum(counts[occ.col], 1)
+            span = occ.end - occ.start
+            keep = span > 0
+            per_char = share[keep] / span[keep]
+            # add per_char over [start, end) with a difference array
+            np.add.at(weight, occ.start[keep], per_char)
+            np.add.at(weight, occ.end[keep], -per_char)
+            offset += X.shape[1]
+        return np.cumsum(weight)[:-1]
+
+    def clip_positive(self, columns: np.ndarray) -> int:
+        """Set the main classifier's positive weights on ``columns`` to 0; how many changed."""
+        coef = self.main.coef_
+        changed = int((coef[0, columns] > 0).sum())
+        coef[0, columns] = np.minimum(coef[0, columns], 0.0)
+        self.__dict__.pop("stacked", None)
+        return changed
+
+    def describe(self) -> dict:
+        """The classifier's settings, for the model card."""
+        clf = self.main
+        return {"type": type(clf).__name__, "C": clf.C, "class_weight": clf.class_weight}

@@ -1,0 +1,249 @@
+"""Model directories on disk: save, load, verify.
+
+A model is a directory: ``model.skops`` (the Pipeline, the category classifiers
+and the threshold), ``card.json`` (the ``ModelCard``, with the model file's
+sha256) and ``MODEL_CARD.md`` rendered from it. The model file is in skops's
+format, which rebuilds objects from a schema without running pickled code and
+refuses types it has not been told to trust; the sha256 is checked before
+anything is read. A ``model.joblib`` written by moderation 0.1.0 (a pickle) still
+loads when its sha256 matches, with a warning.
+
+Saving is byte-reproducible: skops names its array files and marks shared objects
+by ``id()``, which changes from run to run, so ``canonical_skops`` renumbers them
+in order of appearance and fixes the zip's dates. That rewrite depends on the
+layout of skops's zip file, so the skops versions it was written for are pinned
+in ``pyproject.toml`` and a test fails if the layout changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import sys
+import warnings
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+from .card import ModelCard, ModelFile, render_model_card
+from .errors import ModelFileError, ModelIntegrityError, UntrustedModelError
+
+__all__ = ["save_model", "load_model", "verify_model", "default_model_path", "canonical_skops", "sha256_file",
+           "versions", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
+
+MODEL_FILE = "model.skops"
+LEGACY_MODEL_FILE = "model.joblib"  # written by moderation 0.1.0; a pickle, loaded only when its sha256 matches
+# the project's own classes in a Pipeline; skops trusts scikit-learn's estimators, numpy arrays and builtins itself
+TRUSTED_TYPES = ("moderation.features.HashedTfidf", "moderation.normalize.TextNormalizer")
+CARD_FILE = "card.json"
+CARD_MD_FILE = "MODEL_CARD.md"
+DEFAULT_MODEL = "default"
+
+
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def versions() -> dict:
+    """The versions of what writes a model file (recorded in its card)."""
+    from importlib.metadata import version
+
+    import numpy as np
+    import sklearn
+
+    from . import __version__
+
+    return {"python": sys.version.split()[0], "scikit-learn": sklearn.__version__,
+            "numpy": np.__version__, "skops": version("skops"), "moderation": __version__}
+
+
+def default_model_path() -> Path:
+    """The directory of the shipped default model: package data when installed, else ``models/`` of the checkout."""
+    try:
+        return Path(str(resources.files("moderation.shipped") / DEFAULT_MODEL))
+    except ModuleNotFoundError:  # running from a source checkout that is not installed
+        return Path(__file__).resolve().parent.parent / "models" / DEFAULT_MODEL
+
+
+# -- saving ---------------------------------------------------------------------------------------
+
+def save_model(model, path: str | Path) -> Path:
+    """Write ``model.skops``, ``card.json`` (with the model file's sha256) and ``MODEL_CARD.md`` to ``path``.
+
+    The model's card gets the threshold, the file's name, sha256 and size, and the
+    versions that wrote it. The same model gives the same bytes.
+    """
+    import skops.io as sio
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    model_path = path / MODEL_FILE
+    tmp = model_path.with_suffix(".skops.tmp")
+    data = sio.dumps({"pipeline": model.pipeline, "threshold": float(model.threshold),
+                      "categories": model.categories})
+    tmp.write_bytes(canonical_skops(data))
+    tmp.replace(model_path)
+    (path / LEGACY_MODEL_FILE).unlink(missing_ok=True)
+    card = model.card
+    card.threshold = float(model.threshold)
+    card.file = ModelFile(name=MODEL_FILE, sha256=sha256_file(model_path), bytes=model_path.stat().st_size)
+    card.versions = versions()
+    write_card(path, card)
+    return path
+
+
+def write_card(path: str | Path, card: ModelCard) -> None:
+    """``card.json`` and ``MODEL_CARD.md`` in the model directory ``path`` (the model file is untouched)."""
+    path = Path(path)
+    (path / CARD_FILE).write_text(json.dumps(card.to_dict(), indent=2) + "\n")
+    (path / CARD_MD_FILE).write_text(render_model_card(card))
+
+
+_MEMBER = re.compile(r"\d+\.\w+")
+
+
+def canonical_skops(data: bytes) -> bytes:
+    """A skops file with its object ids numbered in order of appearance and fixed zip dates.
+
+    Every member but ``schema.json`` must be named ``<id>.<ext>`` and the schema must
+    mark objects with ``"__id__": <id>``: the layout of the skops versions this was
+    written for. Anything else raises ``ModelFileError`` rather than writing a file
+    whose references might not resolve.
+    """
+    src = zipfile.ZipFile(io.BytesIO(data))
+    members = [i.filename for i in src.infolist() if i.filename != "schema.json"]
+    if "schema.json" not in src.namelist() or not all(_MEMBER.fullmatch(name) for name in members):
+        raise ModelFileError("this skops version writes files in a layout moderation does not know "
+                             f"(members: {', '.join(sorted(src.namelist())[:5])}); install the skops version "
+                             "pinned in moderation's requirements")
+    schema = src.read("schema.json").decode("utf-8")
+    names = "|".join(re.escape(name) for name in members) or "(?!)"
+    order: dict[str, str] = {}
+    for m in re.finditer(rf'"__id__": (\d+)|"({names})"', schema):
+        # from 1: skops takes an __id__ of 0 for "no id" and would not share that object
+        order.setdefault(m.group(1) or m.group(2).split(".")[0], str(len(order) + 1))
+
+    def renamed(name: str) -> str:
+        stem, ext = name.split(".", 1)
+        return f"{order.get(stem, stem)}.{ext}"
+
+    schema = re.sub(r'("__id__": )(\d+)', lambda m: m.group(1) + order[m.group(2)], schema)
+    schema = re.sub(rf'"({names})"', lambda m: f'"{renamed(m.group(1))}"', schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            name, body = info.filename, src.read(info.filename)
+            if name == "schema.json":
+                body = schema.encode("utf-8")
+            else:
+                name = renamed(name)
+            dst.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), body,
+                         compress_type=zipfile.ZIP_DEFLATED, compresslevel=6)
+    return out.getvalue()
+
+
+# -- verifying and loading ------------------------------------------------------------------------
+
+def _model_file(directory: Path, card: dict, card_path: Path) -> Path:
+    """The model file the card names: ``model.skops``, or a legacy ``model.joblib``."""
+    try:
+        name = card["file"]["name"]
+        card["file"]["sha256"]
+    except (KeyError, TypeError) as e:
+        raise ModelFileError(f"unreadable model card {card_path}: missing {e}") from None
+    if name not in (MODEL_FILE, LEGACY_MODEL_FILE):
+        raise ModelFileError(f"unreadable model card {card_path}: unknown model file {name!r}")
+    return directory / name
+
+
+def _read_verified(path: str | Path | None) -> tuple[Path, ModelCard, Path, bytes]:
+    """The directory, card, model file and its bytes, after checking the bytes' sha256 against the card."""
+    directory = default_model_path() if path is None else Path(path)
+    card_path = directory / CARD_FILE
+    if not directory.is_dir():
+        raise ModelFileError(f"model directory not found: {directory}")
+    if not card_path.is_file():
+        raise ModelFileError(f"not a model directory (needs {MODEL_FILE} and {CARD_FILE}): {directory}")
+    try:
+        raw = json.loads(card_path.read_text())
+    except ValueError as e:
+        raise ModelFileError(f"unreadable model card {card_path}: {e}") from None
+    if not isinstance(raw, dict):
+        raise ModelFileError(f"unreadable model card {card_path}: not a JSON object")
+    model_path = _model_file(directory, raw, card_path)
+    if not model_path.is_file():
+        raise ModelFileError(f"not a model directory (needs {model_path.name} and {CARD_FILE}): {directory}")
+    try:
+        card = ModelCard.from_dict(raw)
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"unreadable model card {card_path}: {e}") from None
+    data = model_path.read_bytes()
+    actual, expected = hashlib.sha256(data).hexdigest(), card.sha256
+    if actual != expected:
+        raise ModelIntegrityError(f"{model_path} does not match its model card (sha256 {actual[:12]}…, "
+                                  f"card says {str(expected)[:12]}…): refusing to load a tampered or truncated model")
+    return directory, card, model_path, data
+
+
+def verify_model(path: str | Path | None = None) -> ModelCard:
+    """Check a model directory without loading the model; its card if the model file matches it.
+
+    Raises ``ModelFileError`` when the directory, the card or the model file is
+    missing or unreadable, and ``ModelIntegrityError`` when the model file's
+    sha256 differs from the card's (a tampered or truncated file).
+    """
+    return _read_verified(path)[1]
+
+
+def load_model(path: str | Path | None = None):
+    """Load a model directory (the shipped default model when ``path`` is None) as a ``Model``.
+
+    The model file's sha256 must match the card's, and a skops file may hold only
+    the types skops trusts by default (scikit-learn's estimators, numpy arrays,
+    builtins) and ``TRUSTED_TYPES``: anything else is refused before an object is
+    built. A legacy ``model.joblib`` (a pickle, which runs code when loaded) is
+    loaded only when its sha256 matches, with a warning.
+    """
+    import sklearn
+
+    from .model import Model
+
+    directory, card, model_path, data = _read_verified(path)
+    written_with = card.versions.get("scikit-learn")
+    if written_with and written_with != sklearn.__version__:
+        warnings.warn(f"model {directory} was written with scikit-learn {written_with}, "
+                      f"this is scikit-learn {sklearn.__version__}: scores may differ",
+                      UserWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+        if model_path.name == LEGACY_MODEL_FILE:
+            import joblib
+
+            warnings.warn(f"{model_path} is a pickle (moderation 0.1.0): load it only from a source you trust, and "
+                          "save it again to write the safe skops format", UserWarning, stacklevel=2)
+            payload = joblib.load(io.BytesIO(data))
+        else:
+            payload = _load_skops(model_path, data)
+    return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card,
+                 categories=payload.get("categories", {}))
+
+
+def _load_skops(model_path: Path, data: bytes) -> dict:
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
+    try:
+        # skops checks every type against the allow-list before it builds any object
+        return sio.loads(data, trusted=list(TRUSTED_TYPES))
+    except UntrustedTypesFoundException:
+        untrusted = sorted(set(sio.get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+        raise UntrustedModelError(f"{model_path} holds types this version of moderation does not trust: "
+                                  f"{', '.join(untrusted)}; refusing to load it") from None
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError) as e:
+        raise ModelFileError(f"{model_path} is not a readable skops model file: {e}") from None

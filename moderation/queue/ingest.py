@@ -1,0 +1,172 @@
+"""Loading scored tables (``moderation score`` outputs) into the review queue."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ..categories import CATEGORIES
+from ..errors import ModerationError
+from .schema import comments, utc_now
+
+__all__ = ["Ingest", "AddResult"]
+
+
+@dataclass
+class AddResult:
+    """What ``Store.add_scored`` did: rows added, already in the queue, and not flagged (so not loaded)."""
+
+    added: int = 0
+    skipped: int = 0
+    unflagged: int = 0
+
+    def line(self) -> str:
+        return f"{self.added} added, {self.skipped} already in the queue, {self.unflagged} not flagged"
+
+
+def _truthy(value) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "1.0", "true", "t", "yes", "y")
+    try:
+        return bool(value) and not (isinstance(value, float) and math.isnan(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _float_or_none(value) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _text_or_none(value) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    s = str(value)
+    return s if s.strip() else None
+
+
+def _chunks(seq: Sequence, n: int = 500) -> Iterable[Sequence]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+class Ingest:
+    """Loading scored rows into the queue of a ``Store`` (which provides ``self.engine``)."""
+
+    # -- loading ------------------------------------------------------------
+    def add_scored(self, data: pd.DataFrame | str | Path, *, all_rows: bool = False,
+                   min_score: float | None = None, model=None, threshold: float | None = None,
+                   source: str | None = None, chunk_rows: int = 5000) -> AddResult:
+        """Load a ``moderation score`` output (a frame or a table file) into the queue.
+
+        Loads the flagged rows (``flag`` true), or every row with ``all_rows``, or
+        those scoring at least ``min_score``. Idempotent by comment id: rows already
+        in the queue are skipped, never changed. The table needs ``id``, ``score``
+        and ``text`` (score with ``--keep text``); ``source``, ``article_id``,
+        ``thread_id``, ``reasons`` and the category columns are used when present.
+        With ``model``, the offending spans are computed and its threshold and
+        version recorded; otherwise the threshold is ``threshold``, else the lowest
+        flagged score in the chunk, else 0.5.
+        """
+        if all_rows and min_score is not None:
+            raise ModerationError("give all_rows or min_score, not both")
+        if isinstance(data, pd.DataFrame):
+            frames: Iterable[pd.DataFrame] = [data]
+            default_source = source or ""
+        else:
+            from ..io import iter_table
+
+            frames = iter_table(data, chunksize=chunk_rows)
+            default_source = source if source is not None else Path(str(data)).name
+        if model is not None and threshold is None:
+            threshold = float(model.threshold)
+        version = model.card.version_tag if model is not None else None
+        result = AddResult()
+        seen: set[str] = set()
+        for frame in frames:
+            if frame.shape[1] == 0 and len(frame) == 0:
+                continue
+            self._add_frame(frame, all_rows, min_score, model, threshold, version, default_source, seen, result)
+        return result
+
+    def _add_frame(self, frame, all_rows, min_score, model, threshold, version, default_source, seen, result):
+        from ..io import require_columns
+
+        needed = ["id", "score", "text"] + ([] if all_rows or min_score is not None else ["flag"])
+        require_columns(frame, needed, "the scored table" + ("" if "text" in frame.columns else
+                                                             " (score with --keep text)"))
+        scores = pd.to_numeric(frame["score"], errors="coerce")
+        if scores.isna().any():
+            bad = frame["id"][scores.isna()].astype(str).tolist()[:3]
+            raise ModerationError(f"the scored table has missing or non-numeric scores (ids {', '.join(bad)})")
+        if all_rows:
+            keep = pd.Series(True, index=frame.index)
+        elif min_score is not None:
+            keep = scores >= float(min_score)
+        else:
+            keep = frame["flag"].map(_truthy)
+        chunk_threshold = threshold
+        if chunk_threshold is None:
+            flagged = scores[frame["flag"].map(_truthy)] if "flag" in frame.columns else scores[[]]
+            chunk_threshold = float(flagged.min()) if len(flagged) else 0.5
+        result.unflagged += int((~keep).sum())
+        rows = frame[keep.to_numpy()]
+        ids = rows["id"].astype(str).tolist()
+        with self.engine.connect() as conn:
+            existing = set()
+            for part in _chunks(ids):
+                existing.update(conn.execute(select(comments.c.id).where(comments.c.id.in_(part))).scalars())
+        cats = [c for c in CATEGORIES if c in rows.columns]
+        now = utc_now()
+        records = []
+        for (_, row), cid in zip(rows.iterrows(), ids):
+            if cid in existing or cid in seen:
+                result.skipped += 1
+                continue
+            seen.add(cid)
+            text = row["text"] if isinstance(row["text"], str) else ("" if _text_or_none(row["text"]) is None
+                                                                      else str(row["text"]))
+            score = float(row["score"])
+            categories = {c: v for c in cats if (v := _float_or_none(row[c])) is not None} or None
+            spans = None
+            if model is not None:
+                spans = [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}
+                         for s in model.explain(text)]
+            records.append({
+                "id": cid, "text": text,
+                "source": _text_or_none(row.get("source")) or default_source,
+                "article_id": _text_or_none(row.get("article_id")),
+                "thread_id": _text_or_none(row.get("thread_id")),
+                "score": score, "threshold": chunk_threshold, "uncertainty": abs(score - chunk_threshold),
+                "categories": categories,
+                "top_category": max(categories, key=categories.get) if categories else None,
+                "reasons": _text_or_none(row.get("reasons")),
+                "spans": spans,
+                "model_version": version or _text_or_none(row.get("model_version")) or "unknown",
+                "added_at": now, "status": "pending",
+            })
+        if not records:
+            return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(comments), records)
+            result.added += len(records)
+        except IntegrityError:  # a concurrent load got there first: insert one by one
+            for record in records:
+                try:
+                    with self.engine.begin() as conn:
+                        conn.execute(insert(comments).values(**record))
+                    result.added += 1
+                except IntegrityError:
+                    result.skipped += 1
+
+    # -- reading ------------------------------------------------------------

@@ -1,0 +1,102 @@
+"""The JSON API: the queue and decisions for machine clients, and scoring one comment as it is posted.
+
+Errors are JSON (``{"error": ...}``), produced by the app's exception handlers:
+401 without a valid token or session, 403 when not allowed, 400 for a bad
+request, 409 when someone else holds or decided the comment.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ...errors import ModerationError
+from .auth import Forbidden, Viewer, api_user, api_writer
+
+__all__ = ["router", "json_body"]
+
+router = APIRouter(prefix="/api")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_PUBLIC = ("id", "text", "source", "article_id", "thread_id", "score", "threshold", "categories", "top_category",
+           "reasons", "spans", "model_version", "added_at", "status", "claim_expires")
+
+
+async def json_body(request: Request) -> dict | None:
+    """The request's JSON object, or None when the body is not one.
+
+    JSON may escape lone surrogates ("\\ud800"): they cannot be stored or encoded in
+    a response, so they become U+FFFD (one for one: offsets into the text stay the same).
+    """
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly nested JSON
+        return None
+    if not isinstance(body, dict):
+        return None
+    return {k: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in body.items()}
+
+
+def _public(c: dict) -> dict:
+    return {k: c.get(k) for k in _PUBLIC}
+
+
+@router.get("/queue")
+def api_queue(request: Request, sort: str = "score", status: str = "pending", category: str | None = None,
+              source: str | None = None, limit: int = 50, claim: bool = False, viewer: Viewer = Depends(api_user)):
+    store, user = request.app.state.store, viewer.user
+    if sort not in ("score", "uncertainty") or status not in ("pending", "escalated", "removed", "kept"):
+        raise ModerationError("sort is score|uncertainty; status pending|escalated|removed|kept")
+    if status == "escalated" and not user["is_admin"]:
+        raise Forbidden("only an admin reviews escalated comments")
+    limit = max(1, min(limit, 500))
+    if claim:
+        items = store.claim_next(user["id"], limit=limit, sort=sort, status=status, category=category, source=source)
+    else:
+        items = store.list_queue(status=status, sort=sort, category=category, source=source, limit=limit)
+    return {"items": [_public(c) for c in items]}
+
+
+@router.get("/decisions")
+def api_decisions(request: Request, moderator: str | None = None, comment_id: str | None = None, limit: int = 100,
+                  viewer: Viewer = Depends(api_user)):
+    user = viewer.user
+    if moderator not in (None, user["name"]) and not user["is_admin"]:
+        raise Forbidden("only an admin sees other moderators' decisions")
+    rows = request.app.state.store.history(moderator=moderator, comment_id=comment_id, viewer=user["id"],
+                                           limit=max(1, min(limit, 1000)))
+    return {"items": rows}
+
+
+@router.post("/decisions")
+def api_decide(request: Request, viewer: Viewer = Depends(api_writer), body: dict | None = Depends(json_body)):
+    if body is None:
+        raise ModerationError("send a JSON object")
+    did = request.app.state.store.decide(str(body.get("comment_id", "")), viewer.user["id"],
+                                         str(body.get("action", "")), body.get("reason") or None)
+    return JSONResponse({"id": did, "comment_id": str(body["comment_id"]), "action": body["action"]},
+                        status_code=201)
+
+
+@router.post("/undo")
+def api_undo(request: Request, viewer: Viewer = Depends(api_writer)):
+    return {"undone": request.app.state.store.undo_last(viewer.user["id"])}
+
+
+@router.post("/score")
+def api_score(request: Request, viewer: Viewer = Depends(api_writer), body: dict | None = Depends(json_body)):
+    if body is None or not isinstance(body.get("text"), str):
+        raise ModerationError('send {"text": "..."}')
+    m = request.app.state.model
+    if m is None:
+        return JSONResponse({"error": "no model loaded (start the server with --model)"}, status_code=503)
+    text = body["text"]
+    table = m.score_table([text], categories=bool(m.categories), reasons=0)
+    score = float(table["score"].iloc[0])
+    categories = {name: round(float(table[name].iloc[0]), 6) for name in m.categories}
+    return {"score": round(score, 6), "flag": score >= m.threshold, "threshold": m.threshold,
+            "categories": categories,
+            "spans": [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}
+                      for s in m.explain(text)],
+            "model_version": m.card.version_tag}

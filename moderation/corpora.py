@@ -46,6 +46,7 @@ class Corpus:
     title: str
     files: tuple[str, ...]
     licence: str
+    open_licence: bool  # True only when the licence allows any use (CC0, CC BY, CC BY-SA, MIT)
     source_url: str
     label_rule: str
     load: Callable[[Path], pd.DataFrame]
@@ -339,6 +340,7 @@ CORPORA: dict[str, Corpus] = {
             title="Toxic Spans (Civil Comments with toxic character spans), Pavlopoulos et al., ACL 2022",
             files=("toxic_spans/comments.csv", "toxic_spans/annotations.csv", "toxic_spans/spans.csv"),
             licence="CC0 1.0",
+            open_licence=True,
             source_url="github.com/ipavlopoulos/toxic_spans",
             label_rule="A comment is removed when fewer than half of its annotators ticked `not toxic`.",
             load=_load_toxic_spans,
@@ -348,6 +350,7 @@ CORPORA: dict[str, Corpus] = {
             title="Hate Speech and Offensive Language tweets, Davidson et al., ICWSM 2017",
             files=("davidson/labeled_data.csv",),
             licence="MIT",
+            open_licence=True,
             source_url="github.com/t-davidson/hate-speech-and-offensive-language",
             label_rule="A tweet is removed when its majority class is hate speech (0) or offensive (1).",
             load=_load_davidson,
@@ -357,6 +360,7 @@ CORPORA: dict[str, Corpus] = {
             title="Impermium: Detecting Insults in Social Commentary (Kaggle 2012)",
             files=("impermium_insults/train.csv",),
             licence="Kaggle competition data; research use",
+            open_licence=False,
             source_url="github.com/amueller/kaggle_insults",
             label_rule="A comment is removed when `Insult` is 1.",
             load=_load_impermium,
@@ -366,6 +370,7 @@ CORPORA: dict[str, Corpus] = {
             title="TOXIGEN prompt statements about 16 identity groups (13 in the paper), Hartvigsen et al., ACL 2022",
             files=_TOXIGEN_FILES,
             licence="MIT (repository)",
+            open_licence=True,
             source_url="github.com/microsoft/TOXIGEN",
             label_rule="A statement is removed when it comes from a `hate_*` file (and from no `neutral_*` file).",
             load=_load_toxigen,
@@ -378,6 +383,7 @@ CORPORA: dict[str, Corpus] = {
                 "tweeteval/offensive/val_text.txt", "tweeteval/offensive/val_labels.txt",
             ),
             licence="CC BY 4.0 (OLID terms)",
+            open_licence=True,
             source_url="github.com/cardiffnlp/tweeteval",
             label_rule="A tweet is removed when labelled 1 (offensive, which includes mild profanity).",
             load=_load_olid,
@@ -390,6 +396,7 @@ CORPORA: dict[str, Corpus] = {
                 "tweeteval/hate/val_text.txt", "tweeteval/hate/val_labels.txt",
             ),
             licence="HatEval terms; research use",
+            open_licence=False,
             source_url="github.com/cardiffnlp/tweeteval",
             label_rule="A tweet is removed when labelled 1 (hate against immigrants or women).",
             load=_load_hateval,
@@ -399,6 +406,7 @@ CORPORA: dict[str, Corpus] = {
             title="Hate speech dataset from a white supremacy forum, de Gibert et al., ALW2 2018",
             files=("stormfront/sentences.csv",),
             licence="CC BY-SA 3.0 ES",
+            open_licence=True,
             source_url="github.com/Vicomtech/hate-speech-dataset",
             label_rule="A sentence is removed when labelled `hate`; `relation` and `idk/skip` are dropped.",
             load=_load_stormfront,
@@ -447,7 +455,7 @@ def corpus_files_sha256(root: str | Path, name: str) -> str:
 
 def describe(root: str | Path, names: list[str] | tuple[str, ...] | None = None,
              frame: pd.DataFrame | None = None) -> list[dict]:
-    """Name, title, licence, source, rows, positive rate and file hash of each corpus.
+    """Name, title, licence (and whether it is open), source, rows, positive rate and file hash of each corpus.
 
     ``frame``, the already loaded corpora, saves loading them again.
     """
@@ -459,6 +467,7 @@ def describe(root: str | Path, names: list[str] | tuple[str, ...] | None = None,
             "name": corpus.name,
             "title": corpus.title,
             "licence": corpus.licence,
+            "open_licence": corpus.open_licence,
             "source_url": corpus.source_url,
             "rows": int(len(df)),
             "positive_rate": round(float(df["label"].mean()), 4) if len(df) else 0.0,

@@ -31,6 +31,14 @@ def test_describe_and_hash_are_stable(data_root):
     assert first == describe(data_root, ["impermium"])
     assert first[0]["sha256"] == corpus_files_sha256(data_root, "impermium")
     assert first[0]["licence"] and first[0]["source_url"].startswith("github.com/")
+    assert first[0]["open_licence"] is False
+
+
+def test_open_licence_only_where_any_use_is_allowed():
+    assert {name: corpus.open_licence for name, corpus in CORPORA.items()} == {
+        "toxic_spans": True, "davidson": True, "impermium": False, "toxigen": True, "olid": True,
+        "hateval": False, "stormfront": True,
+    }
 
 
 def test_missing_corpus_file_is_a_user_error(tmp_path):

@@ -330,6 +330,42 @@ def _load_stormfront(root: Path) -> pd.DataFrame:
     return _finish(df, "stormfront", {"identity_attack": label.astype(float).to_numpy()})
 
 
+# ---------------------------------------------------------------- conan
+
+
+def _load_conan(root: Path) -> pd.DataFrame:
+    """CONAN family, English: hate statements are removed, counter-narratives kept.
+
+    Rows come from Multitarget-CONAN (``HATE_SPEECH``, ``COUNTER_NARRATIVE``),
+    CONAN's English rows (``cn_id`` starting ``EN``: ``hateSpeech``,
+    ``counterSpeech``) and DIALOCONAN's turns (``type`` HS or CN), in that order.
+    The counter-narratives name the group and often quote the claim they answer:
+    they are the hard "keep" side. Every hate statement targets an identity
+    group, so ``identity_attack`` is the label; the other categories are NA.
+    ``target_group`` is the published target (CONAN's English rows are all
+    Islamophobia: ``MUSLIMS``). A text that is hate in one place and
+    counter-narrative in another goes by the majority (a tie drops it).
+    """
+    multi_p, conan_p, dialo_p = _paths(root, CORPORA["conan"].files)
+    multi = _read_csv(multi_p, ("HATE_SPEECH", "COUNTER_NARRATIVE", "TARGET"))
+    conan = _read_csv(conan_p, ("cn_id", "hateSpeech", "counterSpeech"))
+    conan = conan[conan["cn_id"].str.startswith("EN")]
+    dialo = _read_csv(dialo_p, ("text", "TARGET", "type"))
+    dialo = dialo[dialo["type"].isin(["HS", "CN"])]
+    parts = [
+        (multi["HATE_SPEECH"], 1, multi["TARGET"]),
+        (multi["COUNTER_NARRATIVE"], 0, multi["TARGET"]),
+        (conan["hateSpeech"], 1, "MUSLIMS"),
+        (conan["counterSpeech"], 0, "MUSLIMS"),
+    ]
+    frames = [pd.DataFrame({"text": text, "label": label, "target_group": target}) for text, label, target in parts]
+    frames.append(pd.DataFrame({"text": dialo["text"], "label": (dialo["type"] == "HS").astype(int),
+                                "target_group": dialo["TARGET"]}))
+    df = pd.concat(frames, ignore_index=True)
+    df["text"] = df["text"].str.strip()
+    return _finish(df, "conan", {"identity_attack": df["label"].astype(float).to_numpy()})
+
+
 # ---------------------------------------------------------------- registry
 
 CORPORA: dict[str, Corpus] = {
@@ -410,6 +446,20 @@ CORPORA: dict[str, Corpus] = {
             source_url="github.com/Vicomtech/hate-speech-dataset",
             label_rule="A sentence is removed when labelled `hate`; `relation` and `idk/skip` are dropped.",
             load=_load_stormfront,
+        ),
+        Corpus(
+            name="conan",
+            title="CONAN, Multitarget-CONAN and DIALOCONAN (English): hate statements and counter-narratives "
+                  "written by NGO operators and experts, Chung et al. ACL 2019, Fanton et al. ACL 2021, "
+                  "Bonaldi et al. EMNLP 2022",
+            files=("conan/Multitarget-CONAN.csv", "conan/CONAN.csv", "conan/DIALOCONAN.csv"),
+            licence="Research use; its authors ask that it not be redistributed and that the publications be cited",
+            open_licence=False,
+            source_url="github.com/marcoguerini/CONAN",
+            label_rule="A hate statement (Multitarget-CONAN `HATE_SPEECH`, CONAN `hateSpeech` of rows whose "
+                       "`cn_id` starts with `EN`, DIALOCONAN turns of type `HS`) is removed; a counter-narrative "
+                       "(`COUNTER_NARRATIVE`, `counterSpeech`, turns of type `CN`) is kept. No test split is published.",
+            load=_load_conan,
         ),
     )
 }

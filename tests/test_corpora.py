@@ -1,5 +1,6 @@
 """Loaders for the public corpora (skipped without ../shared/data, required in CI)."""
 
+import pandas as pd
 import pytest
 
 from moderation import ModerationError
@@ -37,7 +38,7 @@ def test_describe_and_hash_are_stable(data_root):
 def test_open_licence_only_where_any_use_is_allowed():
     assert {name: corpus.open_licence for name, corpus in CORPORA.items()} == {
         "toxic_spans": True, "davidson": True, "impermium": False, "toxigen": True, "olid": True,
-        "hateval": False, "stormfront": True,
+        "hateval": False, "stormfront": True, "conan": False,
     }
 
 
@@ -56,3 +57,50 @@ def test_find_data_root_honours_explicit_path(tmp_path, monkeypatch):
     assert find_data_root(tmp_path / "missing") is None
     monkeypatch.setenv("MODERATION_DATA", str(tmp_path))
     assert find_data_root() == tmp_path
+
+
+# -- the corpora added later: each loader on a tiny file in its published format, texts written by us
+
+NEW_CORPORA = ("conan", "ghc", "convabuse", "cadd", "hatemoji_build", "edos")
+NA = pd.NA
+
+
+def write(path, text, encoding="utf-8"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+
+
+def rows(df, *columns):
+    return [list(r) for r in df[list(columns)].astype(object).itertuples(index=False)]
+
+
+def test_conan_hate_is_removed_counter_narrative_kept(tmp_path):
+    write(tmp_path / "conan/Multitarget-CONAN.csv",
+          "INDEX,HATE_SPEECH,COUNTER_NARRATIVE,TARGET,VERSION\n"
+          "0,Goblins ruin every town.,Goblins run bakeries and pay taxes.,other,V1\n"
+          "1,Goblins ruin every town.,\"Towns with goblins are doing fine, \"\"ruin\"\" is unfair.\",other,V2\n")
+    write(tmp_path / "conan/CONAN.csv",
+          "cn_id,hateSpeech,counterSpeech,hsType,hsSubType,cnType,age,gender,educationLevel\n"
+          "ENT1ST0001HS0001CN000001,Trolls should leave.,Trolls are neighbours.,Islamophobia,x,facts,20,F,1\n"
+          "FRT1ST0001HS0001CN000001,Les trolls doivent partir.,Les trolls sont voisins.,Islamophobia,x,facts,20,F,1\n")
+    write(tmp_path / "conan/DIALOCONAN.csv",
+          "text,TARGET,dialogue_id,turn_id,type,source\n"
+          "\"Ogres take our jobs.\n\",MIGRANTS,0,0,HS,session_1\n"
+          "Ogres work the jobs nobody else wanted.,MIGRANTS,0,1,CN,session_1\n"
+          "Goblins run bakeries and pay taxes.,MIGRANTS,0,2,HS,session_1\n"
+          " ,MIGRANTS,0,3,CN,session_1\n")
+    df = load_corpora(tmp_path, ["conan"])  # the bakeries text is hate once and counter-narrative once: dropped
+    assert rows(df, "text", "label", "identity_attack", "insult", "target_group") == [
+        ["Goblins ruin every town.", 1, 1.0, NA, "other"],
+        ['Towns with goblins are doing fine, "ruin" is unfair.', 0, 0.0, NA, "other"],
+        ["Trolls should leave.", 1, 1.0, NA, "MUSLIMS"],
+        ["Trolls are neighbours.", 0, 0.0, NA, "MUSLIMS"],
+        ["Ogres take our jobs.", 1, 1.0, NA, "MIGRANTS"],
+        ["Ogres work the jobs nobody else wanted.", 0, 0.0, NA, "MIGRANTS"],
+    ]
+
+
+def test_conan_hate_statements_are_identity_attacks(data_root):
+    df = load_corpora(data_root, ["conan"])
+    assert (df["identity_attack"] == df["label"]).all()
+    assert set(df["target_group"]) >= {"MUSLIMS", "MIGRANTS", "WOMEN", "LGBT+", "JEWS", "POC", "DISABLED"}

@@ -67,10 +67,11 @@ def _paths(root: Path, files: tuple[str, ...]) -> list[Path]:
     return out
 
 
-def _read_csv(path: Path, text_cols: tuple[str, ...]) -> pd.DataFrame:
+def _read_csv(path: Path, text_cols: tuple[str, ...], sep: str = ",") -> pd.DataFrame:
     """Read a CSV as UTF-8 (bad bytes replaced), text columns as str, no NA guessing."""
     return pd.read_csv(
         path,
+        sep=sep,
         dtype={c: str for c in text_cols},
         keep_default_na=False,
         encoding="utf-8",
@@ -182,6 +183,11 @@ _ENTITY = re.compile(r"&#?\w+;")
 def _unescape_html(text: str) -> str:
     text = html.unescape(text)
     return html.unescape(text) if _ENTITY.search(text) else text  # a few are escaped twice
+
+
+def _unescape_entities(text: str) -> str:
+    """``_unescape_html`` for texts that hold an entity; others are returned as they are."""
+    return _unescape_html(text) if "&" in text and _ENTITY.search(text) else text
 
 
 def _load_davidson(root: Path) -> pd.DataFrame:
@@ -366,6 +372,31 @@ def _load_conan(root: Path) -> pd.DataFrame:
     return _finish(df, "conan", {"identity_attack": df["label"].astype(float).to_numpy()})
 
 
+# ---------------------------------------------------------------- ghc
+
+
+def _load_ghc(root: Path) -> pd.DataFrame:
+    """Gab Hate Corpus, train split: removed when any of ``hd``, ``cv``, ``vo`` is 1.
+
+    GHC_test.tsv is never read. Categories for every row: ``hd`` (assault on
+    human dignity, identity based by the corpus's definition) is
+    ``identity_attack``, ``cv`` (call for violence) is ``threat``, ``vo``
+    (vulgarity or offensive language aimed at a person) is ``insult``; a post
+    with no label is 0 for all three. ``obscene`` is NA: ``vo`` mixes vulgarity
+    with insult. HTML entities (rare) are decoded.
+    """
+    (path,) = _paths(root, CORPORA["ghc"].files)
+    raw = _read_csv(path, ("text",), sep="\t")
+    flags = {c: pd.to_numeric(raw[c], errors="coerce") for c in ("hd", "cv", "vo")}
+    known = np.logical_and.reduce([f.isin([0, 1]).to_numpy() for f in flags.values()])
+    raw = raw[known]
+    flags = {c: f[known].astype(int).to_numpy() for c, f in flags.items()}
+    label = (flags["hd"] | flags["cv"] | flags["vo"]).astype(int)
+    df = pd.DataFrame({"text": raw["text"].map(_unescape_entities).str.strip().to_numpy(), "label": label})
+    cats = {"identity_attack": flags["hd"], "threat": flags["cv"], "insult": flags["vo"]}
+    return _finish(df, "ghc", cats)
+
+
 # ---------------------------------------------------------------- registry
 
 CORPORA: dict[str, Corpus] = {
@@ -460,6 +491,19 @@ CORPORA: dict[str, Corpus] = {
                        "`cn_id` starts with `EN`, DIALOCONAN turns of type `HS`) is removed; a counter-narrative "
                        "(`COUNTER_NARRATIVE`, `counterSpeech`, turns of type `CN`) is kept. No test split is published.",
             load=_load_conan,
+        ),
+        Corpus(
+            name="ghc",
+            title="Gab Hate Corpus, train split, Kennedy et al., Language Resources and Evaluation 2022",
+            files=("ghc/GHC_train.tsv",),
+            licence="Its authors' terms on OSF (osf.io/edua3); this copy comes from a public mirror without a "
+                    "licence file: research use until the upstream terms are checked",
+            open_licence=False,
+            source_url="osf.io/edua3",
+            label_rule="A post is removed when any of `hd` (assault on human dignity), `cv` (call for violence) or "
+                       "`vo` (vulgarity/offensive language aimed at a person) is 1. GHC_train.tsv only: the test "
+                       "split (GHC_test.tsv) is not used.",
+            load=_load_ghc,
         ),
     )
 }

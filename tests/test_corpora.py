@@ -38,7 +38,7 @@ def test_describe_and_hash_are_stable(data_root):
 def test_open_licence_only_where_any_use_is_allowed():
     assert {name: corpus.open_licence for name, corpus in CORPORA.items()} == {
         "toxic_spans": True, "davidson": True, "impermium": False, "toxigen": True, "olid": True,
-        "hateval": False, "stormfront": True, "conan": False,
+        "hateval": False, "stormfront": True, "conan": False, "ghc": False,
     }
 
 
@@ -74,6 +74,12 @@ def rows(df, *columns):
     return [list(r) for r in df[list(columns)].astype(object).itertuples(index=False)]
 
 
+def distinct_with_majority(texts, labels):
+    """How many distinct texts have a majority label (what a loader keeps after deduplication)."""
+    mean = pd.Series(list(labels), dtype=float).groupby(pd.Series(list(texts))).mean()
+    return int((mean != 0.5).sum())
+
+
 def test_conan_hate_is_removed_counter_narrative_kept(tmp_path):
     write(tmp_path / "conan/Multitarget-CONAN.csv",
           "INDEX,HATE_SPEECH,COUNTER_NARRATIVE,TARGET,VERSION\n"
@@ -104,3 +110,31 @@ def test_conan_hate_statements_are_identity_attacks(data_root):
     df = load_corpora(data_root, ["conan"])
     assert (df["identity_attack"] == df["label"]).all()
     assert set(df["target_group"]) >= {"MUSLIMS", "MIGRANTS", "WOMEN", "LGBT+", "JEWS", "POC", "DISABLED"}
+
+
+def test_ghc_any_label_is_removed_and_maps_to_categories(tmp_path):
+    write(tmp_path / "ghc/GHC_train.tsv",
+          "text\thd\tcv\tvo\n"
+          "nice weather\t0\t0\t0\n"
+          "\"goblins are \"\"vermin\"\" \"\t1\t0\t0\n"
+          "goblins must be driven out by force\t1\t1\t0\n"
+          "you are a goblin &amp; a fool\t0\t0\t1\n")
+    write(tmp_path / "ghc/GHC_test.tsv", "text\thd\tcv\tvo\nnot read\t1\t1\t1\n")
+    df = load_corpora(tmp_path, ["ghc"])
+    assert rows(df, "text", "label", "identity_attack", "threat", "insult", "obscene") == [
+        ["nice weather", 0, 0.0, 0.0, 0.0, NA],
+        ['goblins are "vermin"', 1, 1.0, 0.0, 0.0, NA],
+        ["goblins must be driven out by force", 1, 1.0, 1.0, 0.0, NA],
+        ["you are a goblin & a fool", 1, 0.0, 0.0, 1.0, NA],
+    ]
+
+
+def test_ghc_is_the_train_split_only(data_root):
+    df = load_corpora(data_root, ["ghc"])
+    train = pd.read_csv(data_root / "ghc/GHC_train.tsv", sep="\t", dtype=str, keep_default_na=False)
+    test = pd.read_csv(data_root / "ghc/GHC_test.tsv", sep="\t", dtype=str, keep_default_na=False)
+    train_texts = set(train["text"].str.strip())
+    assert not set(df["text"]) & (set(test["text"].str.strip()) - train_texts)
+    labels = (train[["hd", "cv", "vo"]] == "1").any(axis=1).astype(int)
+    assert len(df) == distinct_with_majority(train["text"].str.strip(), labels)
+    assert df["identity_attack"].notna().all() and df["threat"].notna().all() and df["insult"].notna().all()

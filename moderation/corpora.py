@@ -67,12 +67,12 @@ def _paths(root: Path, files: tuple[str, ...]) -> list[Path]:
     return out
 
 
-def _read_csv(path: Path, text_cols: tuple[str, ...], sep: str = ",") -> pd.DataFrame:
-    """Read a CSV as UTF-8 (bad bytes replaced), text columns as str, no NA guessing."""
+def _read_csv(path: Path, text_cols: tuple[str, ...] | None, sep: str = ",") -> pd.DataFrame:
+    """Read a CSV as UTF-8 (bad bytes replaced), text columns (None: all) as str, no NA guessing."""
     return pd.read_csv(
         path,
         sep=sep,
-        dtype={c: str for c in text_cols},
+        dtype=str if text_cols is None else {c: str for c in text_cols},
         keep_default_na=False,
         encoding="utf-8",
         encoding_errors="replace",
@@ -397,6 +397,95 @@ def _load_ghc(root: Path) -> pd.DataFrame:
     return _finish(df, "ghc", cats)
 
 
+# ---------------------------------------------------------------- convabuse
+
+_CONVABUSE_FIELDS = (  # each annotator's columns, in the published order
+    "is_abuse.1", "is_abuse.0", "is_abuse.-1", "is_abuse.-2", "is_abuse.-3",
+    "ableist", "homophobic", "intellectual", "racist", "sexist", "sex_harassment", "transphobic",
+    "target.generalised", "target.individual", "target.system", "explicit", "implicit",
+)
+_ABUSIVE = (2, 3, 4)  # is_abuse -1, -2, -3
+_IDENTITY_TYPES = tuple(_CONVABUSE_FIELDS.index(t) for t in ("ableist", "homophobic", "racist", "sexist", "transphobic"))
+_INTELLECTUAL = _CONVABUSE_FIELDS.index("intellectual")
+_EMOJI_BYTES = re.compile(r"<span class='emoji-bytes' data-emoji-bytes='\[([0-9, ]*)\]'></span>")
+
+
+def _annotator_blocks(path: Path, columns: list[str]) -> list[int]:
+    """Where each annotator's 17 columns start, checked against the published order.
+
+    Columns are taken by position: the published header names Annotator7's and
+    Annotator8's ``transphobic`` column ``Annotator6_transphobic.1`` and ``.2``.
+    """
+    starts = [i for i, c in enumerate(columns) if re.fullmatch(r"Annotator\d+_is_abuse\.1", c)]
+    for start in starts:
+        names = columns[start:start + len(_CONVABUSE_FIELDS)]
+        fields = [re.sub(r"^Annotator\d+_", "", n) for n in names]
+        if len(fields) != len(_CONVABUSE_FIELDS) or not all(
+                f == want or (want == "transphobic" and re.fullmatch(r"transphobic(\.\d+)?", f))
+                for f, want in zip(fields, _CONVABUSE_FIELDS)):
+            raise ModerationError(f"{path}: unexpected ConvAbuse annotator columns {names}")
+    if not starts:
+        raise ModerationError(f"{path}: no ConvAbuse annotator columns")
+    return starts
+
+
+def _annotator_votes(cells: list[str]) -> tuple[float, float, float] | None:
+    """One annotator's share of abusive, identity-based and ``intellectual`` ratings; None if they did not rate.
+
+    A cell holds one 0/1 per time the annotator rated the row (``1, 0`` for twice).
+    """
+    if cells[0].strip() == "":
+        return None
+    ratings = [[int(float(v)) for v in cell.split(",")] for cell in cells]
+    n = len(ratings[0])
+
+    def share(fields: tuple[int, ...]) -> float:
+        return sum(any(ratings[f][k] for f in fields) for k in range(n)) / n
+
+    return share(_ABUSIVE), share(_IDENTITY_TYPES), share((_INTELLECTUAL,))
+
+
+def _decode_emoji_bytes(text: str) -> str:
+    """Emoji the chat logs stored as ``<span class='emoji-bytes' data-emoji-bytes='[240, ...]'>`` become characters."""
+    if "emoji-bytes" not in text:
+        return text
+    return _EMOJI_BYTES.sub(
+        lambda m: bytes(int(b) for b in m.group(1).split(",") if b.strip()).decode("utf-8", "replace"), text)
+
+
+def _load_convabuse(root: Path) -> pd.DataFrame:
+    """ConvAbuse user turns, train + valid: removed when most of the row's annotators rated it abusive.
+
+    The test file is never read. Each annotator who rated a row counts once: an
+    annotator who rated it more than once votes with the share of their ratings
+    that were -1, -2 or -3. The row is removed when those votes add up to more
+    than half of its annotators. Categories, by the same majority: ``identity_attack``
+    is 1 when the turn is removed and most annotators ticked ``sexist``, ``racist``,
+    ``homophobic``, ``transphobic`` or ``ableist``, else 0; ``insult`` is 1 when it is
+    removed and most ticked ``intellectual``, 0 when it is kept, NA otherwise (other
+    abuse may or may not insult). ``sex_harassment`` maps to no category;
+    ``obscene`` and ``threat`` are NA.
+    """
+    records = []
+    for path in _paths(root, CORPORA["convabuse"].files):
+        raw = _read_csv(path, None)
+        columns = list(raw.columns)
+        starts = _annotator_blocks(path, columns)
+        cells = raw.to_numpy(dtype=object)
+        user = columns.index("user")
+        for row in cells:
+            votes = [v for v in (_annotator_votes(list(row[s:s + len(_CONVABUSE_FIELDS)])) for s in starts) if v]
+            if not votes:
+                continue
+            half = len(votes) / 2
+            abusive, identity, intellectual = (sum(v[i] for v in votes) > half for i in range(3))
+            records.append((_decode_emoji_bytes(row[user]).strip(), int(abusive), float(abusive and identity),
+                            (1.0 if intellectual else np.nan) if abusive else 0.0))
+    df = pd.DataFrame(records, columns=["text", "label", "identity_attack", "insult"])
+    cats = {"identity_attack": df.pop("identity_attack").to_numpy(), "insult": df.pop("insult").to_numpy()}
+    return _finish(df, "convabuse", cats)
+
+
 # ---------------------------------------------------------------- registry
 
 CORPORA: dict[str, Corpus] = {
@@ -504,6 +593,19 @@ CORPORA: dict[str, Corpus] = {
                        "`vo` (vulgarity/offensive language aimed at a person) is 1. GHC_train.tsv only: the test "
                        "split (GHC_test.tsv) is not used.",
             load=_load_ghc,
+        ),
+        Corpus(
+            name="convabuse",
+            title="ConvAbuse: what users typed to conversational agents, train + valid, Cercas Curry et al., EMNLP 2021",
+            files=("convabuse/ConvAbuseEMNLPtrain.csv", "convabuse/ConvAbuseEMNLPvalid.csv"),
+            licence="CC BY 4.0",
+            open_licence=True,
+            source_url="github.com/amandacurry/convabuse",
+            label_rule="A user turn is removed when more than half of the annotators who rated it gave `is_abuse` "
+                       "-1, -2 or -3 (an annotator who rated it twice counts once, by the share of their ratings); "
+                       "ambiguous (0) counts as not abusive. Train + valid files: the test split "
+                       "(ConvAbuseEMNLPtest.csv) is not used.",
+            load=_load_convabuse,
         ),
     )
 }

@@ -38,7 +38,7 @@ def test_describe_and_hash_are_stable(data_root):
 def test_open_licence_only_where_any_use_is_allowed():
     assert {name: corpus.open_licence for name, corpus in CORPORA.items()} == {
         "toxic_spans": True, "davidson": True, "impermium": False, "toxigen": True, "olid": True,
-        "hateval": False, "stormfront": True, "conan": False, "ghc": False,
+        "hateval": False, "stormfront": True, "conan": False, "ghc": False, "convabuse": True,
     }
 
 
@@ -138,3 +138,104 @@ def test_ghc_is_the_train_split_only(data_root):
     labels = (train[["hd", "cv", "vo"]] == "1").any(axis=1).astype(int)
     assert len(df) == distinct_with_majority(train["text"].str.strip(), labels)
     assert df["identity_attack"].notna().all() and df["threat"].notna().all() and df["insult"].notna().all()
+
+
+CONVABUSE_FIELDS = ("is_abuse.1", "is_abuse.0", "is_abuse.-1", "is_abuse.-2", "is_abuse.-3", "ableist", "homophobic",
+                    "intellectual", "racist", "sexist", "sex_harassment", "transphobic", "target.generalised",
+                    "target.individual", "target.system", "explicit", "implicit")
+
+
+def convabuse_header():
+    """The published header, with its misnamed transphobic columns for annotators 7 and 8."""
+    names = ["example_id", "conv_id", "prev_agent", "prev_user", "agent", "user", "bot"]
+    for a in range(1, 9):
+        names += [f"Annotator{a}_{f}" if (a, f) not in ((7, "transphobic"), (8, "transphobic"))
+                  else f"Annotator6_transphobic.{a - 6}" for f in CONVABUSE_FIELDS]
+    return names
+
+
+def convabuse_row(example_id, user, ratings):
+    """``ratings``: annotator number -> list of (is_abuse, ticked fields), one per time they rated the row."""
+    cells = []
+    for a in range(1, 9):
+        given = ratings.get(a, [])
+        for f in CONVABUSE_FIELDS:
+            values = [int(f == f"is_abuse.{score}" or f in ticked) for score, ticked in given]
+            cells.append(", ".join(map(str, values)))
+    return [f"{example_id}.0", "1.0", "hello", "", "how can I help?", user, "E.L.I.Z.A.", *cells]
+
+
+def write_convabuse(path, rows_):
+    import csv
+    import io
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([convabuse_header(), *rows_])
+    write(path, out.getvalue())
+
+
+def test_convabuse_majority_of_annotators_by_position(tmp_path):
+    ok, goblin = (1, ()), (-1, ("intellectual", "target.system", "explicit"))
+    write_convabuse(tmp_path / "convabuse/ConvAbuseEMNLPtrain.csv", [
+        convabuse_row(1, "nice weather", {1: [ok], 2: [ok], 3: [ok]}),
+        convabuse_row(2, "you are a goblin", {1: [goblin], 2: [goblin], 3: [(0, ())]}),
+        convabuse_row(3, "goblins are all thieves", {1: [ok], 7: [(-2, ("transphobic",))], 8: [(-3, ("transphobic",))]}),
+        # annotator 4 rated it twice: one vote, not two, so 2 of 4 annotators is no majority
+        convabuse_row(4, "you smell of onions", {4: [(-1, ()), (-1, ())], 5: [(-1, ())], 6: [ok], 1: [ok]}),
+        convabuse_row(5, " <span class='emoji-bytes' data-emoji-bytes='[240, 159, 152, 128]'></span> hi bot ",
+                      {2: [ok], 3: [ok]}),
+        convabuse_row(6, "nobody rated this", {}),
+    ])
+    write_convabuse(tmp_path / "convabuse/ConvAbuseEMNLPvalid.csv", [
+        convabuse_row(7, "hello there", {1: [(0, ())], 2: [(0, ())]}),
+        convabuse_row(8, "you are a goblin, bot", {5: [goblin], 7: [(-1, ("intellectual",)), ok]}),  # 1.5 of 2 votes
+    ])
+    df = load_corpora(tmp_path, ["convabuse"])
+    assert rows(df, "text", "label", "identity_attack", "insult", "obscene", "threat") == [
+        ["nice weather", 0, 0.0, 0.0, NA, NA],
+        ["you are a goblin", 1, 0.0, 1.0, NA, NA],
+        ["goblins are all thieves", 1, 1.0, NA, NA, NA],
+        ["you smell of onions", 0, 0.0, 0.0, NA, NA],
+        ["\N{GRINNING FACE} hi bot", 0, 0.0, 0.0, NA, NA],
+        ["hello there", 0, 0.0, 0.0, NA, NA],
+        ["you are a goblin, bot", 1, 0.0, 1.0, NA, NA],
+    ]
+
+
+def test_convabuse_rejects_an_unexpected_header(tmp_path):
+    header = convabuse_header()
+    header[7 + 5] = "Annotator1_fish"
+    write(tmp_path / "convabuse/ConvAbuseEMNLPtrain.csv", ",".join(header) + "\n")
+    write(tmp_path / "convabuse/ConvAbuseEMNLPvalid.csv", ",".join(convabuse_header()) + "\n")
+    with pytest.raises(ModerationError, match="unexpected ConvAbuse annotator columns"):
+        load_corpora(tmp_path, ["convabuse"])
+
+
+def test_convabuse_is_train_and_valid_by_annotator_majority(data_root):
+    """Labels recomputed here from the raw cells, one vote per annotator who rated the row."""
+    import csv
+
+    df = load_corpora(data_root, ["convabuse"])
+    texts, labels, test_texts = [], [], set()
+    for split in ("train", "valid", "test"):
+        with open(data_root / f"convabuse/ConvAbuseEMNLP{split}.csv", newline="", encoding="utf-8") as fh:
+            header, *body = list(csv.reader(fh))
+        user = header.index("user")
+        for row in body:
+            if split == "test":
+                test_texts.add(row[user].strip())
+                continue
+            votes = []
+            for a in range(8):
+                block = row[7 + 17 * a:7 + 17 * (a + 1)]
+                if block[0]:
+                    ratings = list(zip(*[[int(v) for v in cell.split(", ")] for cell in block[:5]]))
+                    votes.append(sum(r[2] or r[3] or r[4] for r in ratings) / len(ratings))
+            if votes:
+                texts.append(row[user].strip())
+                labels.append(int(sum(votes) > len(votes) / 2))
+    assert len(df) == distinct_with_majority(texts, labels)
+    assert int(df["label"].sum()) == int(pd.Series(labels).groupby(pd.Series(texts)).mean().gt(0.5).sum())
+    assert not set(df["text"]) & (test_texts - set(texts))
+    kept, removed = df[df["label"] == 0], df[df["label"] == 1]
+    assert (kept["insult"] == 0).all() and (kept["identity_attack"] == 0).all()
+    assert removed["insult"].fillna(1).eq(1).all() and removed["identity_attack"].notna().all()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -486,6 +487,73 @@ def _load_convabuse(root: Path) -> pd.DataFrame:
     return _finish(df, "convabuse", cats)
 
 
+# ---------------------------------------------------------------- cadd
+
+# Punctuation U+2000-U+201F (dashes, curly quotes) whose first two UTF-8 bytes were lost to "?" upstream,
+# leaving "?" and a C1 control character, which no text has on purpose.
+_BROKEN_PUNCTUATION = re.compile("\\?([\x80-\x9f])")
+_LATIN1_MOJIBAKE = re.compile("[\xc2-\xf4][\x80-\xbf]{1,3}")  # UTF-8 bytes read as Latin-1, e.g. "Ã©"
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!&^~>|<])")
+
+
+def _undo_mojibake(match: re.Match) -> str:
+    try:
+        return match.group().encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        return match.group()
+
+
+def _clean_reddit(text: str) -> str:
+    """Repair broken punctuation and mojibake, decode HTML entities, drop Markdown escapes (``\\*``)."""
+    text = _BROKEN_PUNCTUATION.sub(lambda m: chr(0x2000 + ord(m.group(1)) - 0x80), text)
+    text = _LATIN1_MOJIBAKE.sub(_undo_mojibake, text)
+    text = _unescape_entities(text)
+    return _MARKDOWN_ESCAPE.sub(r"\1", text).strip()
+
+
+def _load_cadd(root: Path) -> pd.DataFrame:
+    """CADD Reddit comments, dev split: hate speech and derogatory removed, non-abusive kept.
+
+    CADD_test.json is never read; the train split is not published with this
+    copy. ``L1`` profanity (3) rows are dropped. The README says latin-1, but
+    the JSON files are UTF-8 (read as latin-1 every non-ASCII character would
+    become two): UTF-8 is used, latin-1 only if the bytes are not UTF-8. Some
+    curly quotes reached the file as ``?`` plus their last byte and a few
+    accented letters as mojibake: both are repaired, HTML entities decoded and
+    Markdown escapes dropped, in the comment and in its context, kept as
+    ``context_title`` and ``context_body`` (the post it answers: annotators saw it).
+    Categories: ``identity_attack`` is 1 for hate speech whose ``L4`` names a
+    demographic target (1-7), NA for hate speech whose target is unclear (8),
+    0 for derogatory and non-abusive; ``insult`` is 1 for derogatory (targeted,
+    not at a demographic group), 0 for non-abusive, NA for hate speech.
+    ``obscene`` and ``threat`` are NA (``L6`` marks abusive words, not obscenity).
+    """
+    (path,) = _paths(root, CORPORA["cadd"].files)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    try:
+        raw = pd.DataFrame(list(json.loads(text).values()))
+    except (ValueError, AttributeError) as exc:
+        raise ModerationError(f"{path}: not a CADD JSON object of comments ({exc})") from None
+    kind = pd.to_numeric(raw["L1"], errors="coerce")
+    raw, kind = raw[kind.isin([0, 1, 2])], kind[kind.isin([0, 1, 2])].astype(int).to_numpy()
+    demographic = pd.to_numeric(raw["L4"], errors="coerce").between(1, 7).to_numpy()
+    df = pd.DataFrame({
+        "text": raw["comment"].astype(str).map(_clean_reddit).to_numpy(),
+        "label": (kind > 0).astype(int),
+        "context_title": raw["title"].astype(str).map(_clean_reddit).to_numpy(),
+        "context_body": raw["body"].astype(str).map(_clean_reddit).to_numpy(),
+    })
+    cats = {
+        "identity_attack": np.where(kind == 1, np.where(demographic, 1.0, np.nan), 0.0),
+        "insult": np.select([kind == 2, kind == 0], [1.0, 0.0], np.nan),
+    }
+    return _finish(df, "cadd", cats)
+
+
 # ---------------------------------------------------------------- registry
 
 CORPORA: dict[str, Corpus] = {
@@ -606,6 +674,20 @@ CORPORA: dict[str, Corpus] = {
                        "ambiguous (0) counts as not abusive. Train + valid files: the test split "
                        "(ConvAbuseEMNLPtest.csv) is not used.",
             load=_load_convabuse,
+        ),
+        Corpus(
+            name="cadd",
+            title="CADD: Reddit comments with their post as context, dev split, Song et al., CoNLL 2021",
+            files=("cadd/CADD_dev.json",),
+            licence="CC BY-SA 4.0 (its README; the repository's LICENSE.md is the Unlicense), with its authors' "
+                    "ethical guidelines: no attempt to contact, de-anonymise or link any user, and no sharing of "
+                    "any portion of the data, example posts or excerpts",
+            open_licence=True,
+            source_url="github.com/nlpcl-lab/CADD_dataset",
+            label_rule="A comment is removed when `L1` is 1 (hate speech) or 2 (derogatory) and kept when 0 "
+                       "(non-abusive); profanity (3) rows are dropped. Dev split only (the train split is not "
+                       "published with this copy): the test split (CADD_test.json) is not used.",
+            load=_load_cadd,
         ),
     )
 }

@@ -38,7 +38,7 @@ def test_describe_and_hash_are_stable(data_root):
 def test_open_licence_only_where_any_use_is_allowed():
     assert {name: corpus.open_licence for name, corpus in CORPORA.items()} == {
         "toxic_spans": True, "davidson": True, "impermium": False, "toxigen": True, "olid": True,
-        "hateval": False, "stormfront": True, "conan": False, "ghc": False, "convabuse": True,
+        "hateval": False, "stormfront": True, "conan": False, "ghc": False, "convabuse": True, "cadd": True,
     }
 
 
@@ -239,3 +239,59 @@ def test_convabuse_is_train_and_valid_by_annotator_majority(data_root):
     kept, removed = df[df["label"] == 0], df[df["label"] == 1]
     assert (kept["insult"] == 0).all() and (kept["identity_attack"] == 0).all()
     assert removed["insult"].fillna(1).eq(1).all() and removed["identity_attack"].notna().all()
+
+
+def cadd_json(comments):
+    """CADD's published layout: one object keyed by comment id, every value a string."""
+    import json
+
+    out = {}
+    for i, (comment, l1, l4) in enumerate(comments):
+        out[f"1k{i:04d}"] = {"title": "A question about goblins", "body": "Goblins &amp; trolls: discuss.",
+                             "comment": comment, "L1": str(l1), "L2": str(int(l1 > 0)), "L3": str(int(l1 in (1, 2))),
+                             "L4": str(l4), "L5": "0", "L6": "0"}
+    return json.dumps(out, indent=4, ensure_ascii=False)
+
+
+def test_cadd_hate_and_derogatory_removed_profanity_dropped(tmp_path):
+    write(tmp_path / "cadd/CADD_dev.json", cadd_json([
+        ("nice weather", 0, 0),
+        ("you are a goblin", 2, 0),
+        ("goblins are vermin", 1, 7),
+        ("?\x9cgoblins?? are not welcome here", 1, 8),
+        ("darn it all", 3, 0),
+        ("a cafÃ© run by goblins &gt; a caf\u00e9 run by trolls", 0, 0),
+        ("5 \\* 3 goblins", 0, 0),
+    ]))
+    write(tmp_path / "cadd/CADD_test.json", cadd_json([("not read", 1, 1)]))
+    df = load_corpora(tmp_path, ["cadd"])
+    assert rows(df, "text", "label", "identity_attack", "insult", "obscene", "threat") == [
+        ["nice weather", 0, 0.0, 0.0, NA, NA],
+        ["you are a goblin", 1, 0.0, 1.0, NA, NA],
+        ["goblins are vermin", 1, 1.0, NA, NA, NA],
+        ["\N{LEFT DOUBLE QUOTATION MARK}goblins?? are not welcome here", 1, NA, NA, NA, NA],
+        ["a caf\u00e9 run by goblins > a caf\u00e9 run by trolls", 0, 0.0, 0.0, NA, NA],
+        ["5 * 3 goblins", 0, 0.0, 0.0, NA, NA],
+    ]
+    assert set(df["context_title"]) == {"A question about goblins"}
+    assert set(df["context_body"]) == {"Goblins & trolls: discuss."}
+
+
+def test_cadd_reads_latin1_when_the_bytes_are_not_utf8(tmp_path):
+    write(tmp_path / "cadd/CADD_dev.json", cadd_json([("caf\u00e9 goblins", 0, 0), ("you goblin", 2, 0)]), "latin-1")
+    assert load_corpora(tmp_path, ["cadd"])["text"].tolist() == ["caf\u00e9 goblins", "you goblin"]
+
+
+def test_cadd_is_the_dev_split_without_profanity(data_root):
+    import json
+
+    df = load_corpora(data_root, ["cadd"])
+    dev = pd.DataFrame(list(json.loads((data_root / "cadd/CADD_dev.json").read_text("utf-8")).values()))
+    test = pd.DataFrame(list(json.loads((data_root / "cadd/CADD_test.json").read_text("utf-8")).values()))
+    kept = dev[dev["L1"].isin(["0", "1", "2"])]
+    assert len(df) == distinct_with_majority(kept["comment"], kept["L1"] != "0")
+    assert int(df["label"].sum()) == int(kept["L1"].isin(["1", "2"]).sum())
+    assert not set(df["text"]) & set(dev.loc[dev["L1"] == "3", "comment"].str.strip())
+    assert not set(df["text"]) & (set(test["comment"].str.strip()) - set(dev["comment"].str.strip()))
+    assert (df["context_title"].str.len() > 0).all() and (df["context_body"].str.len() > 0).all()
+    assert not df["text"].str.contains("[\x80-\x9f]|&gt;|&amp;").any()

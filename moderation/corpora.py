@@ -554,6 +554,43 @@ def _load_cadd(root: Path) -> pd.DataFrame:
     return _finish(df, "cadd", cats)
 
 
+# ---------------------------------------------------------------- hatemoji_build
+
+
+def _load_hatemoji_build(root: Path) -> pd.DataFrame:
+    """HatemojiBuild statements, train + validation: removed when ``label_gold`` is 1.
+
+    test.csv is never read. Each statement has a label-flipping perturbation
+    (``matched_id``), and the published split scatters pairs across train,
+    validation and test: a statement whose partner is not in train + validation
+    (so is in the test split) is dropped, wherever the same text occurs, and so
+    is any partner that leaves alone. No test statement's near-twin is trained
+    on, and every pair stays whole (``hatemoji_pair``, the smaller id, keeps
+    pairs on one side of a split). ``hatemoji_type`` is the published
+    type. Hate here is aimed at an identity, so ``identity_attack`` is the label;
+    ``threat`` is 1 for ``threateninglanguage``, 0 for the other hateful types and
+    NA for non-hateful rows (some wish harm on things or people outside any
+    protected group); ``insult`` and ``obscene`` are NA.
+    """
+    frames = [_read_csv(path, ("text", "type", "entry_id", "matched_id")) for path in
+              _paths(root, CORPORA["hatemoji_build"].files)]
+    raw = pd.concat(frames, ignore_index=True)
+    label = pd.to_numeric(raw["label_gold"], errors="coerce")
+    raw, label = raw[label.isin([0, 1])], label[label.isin([0, 1])].astype(int)
+    text = raw["text"].str.strip()
+    orphan = ~raw["matched_id"].isin(set(raw["entry_id"]))
+    keep = ~text.isin(set(text[orphan]))  # the same statement may also sit in a whole pair: drop it there too
+    keep &= raw["matched_id"].isin(set(raw.loc[keep, "entry_id"]))  # and its partner, left alone
+    raw, label, text = raw[keep], label[keep].to_numpy(), text[keep].to_numpy()
+    kind = raw["type"].str.strip().to_numpy()
+    ids = np.minimum(pd.to_numeric(raw["entry_id"]).to_numpy(), pd.to_numeric(raw["matched_id"]).to_numpy())
+    df = pd.DataFrame({"text": text, "label": label, "hatemoji_type": kind,
+                       "hatemoji_pair": pd.array(ids, dtype="Int64")})
+    cats = {"identity_attack": label.astype(float),
+            "threat": np.where(label == 1, (kind == "threateninglanguage").astype(float), np.nan)}
+    return _finish(df, "hatemoji_build", cats)
+
+
 # ---------------------------------------------------------------- registry
 
 CORPORA: dict[str, Corpus] = {
@@ -688,6 +725,18 @@ CORPORA: dict[str, Corpus] = {
                        "(non-abusive); profanity (3) rows are dropped. Dev split only (the train split is not "
                        "published with this copy): the test split (CADD_test.json) is not used.",
             load=_load_cadd,
+        ),
+        Corpus(
+            name="hatemoji_build",
+            title="HatemojiBuild: adversarial hateful and non-hateful statements, many with emoji, train + "
+                  "validation, Kirk et al., NAACL 2022",
+            files=("hatemoji_build/train.csv", "hatemoji_build/validation.csv"),
+            licence="CC BY 4.0",
+            open_licence=True,
+            source_url="github.com/HannahKirk/Hatemoji",
+            label_rule="A statement is removed when `label_gold` is 1. Train + validation: the test split "
+                       "(test.csv) is not used, nor any statement whose label-flipping partner (`matched_id`) is in it.",
+            load=_load_hatemoji_build,
         ),
     )
 }

@@ -39,6 +39,7 @@ def test_open_licence_only_where_any_use_is_allowed():
     assert {name: corpus.open_licence for name, corpus in CORPORA.items()} == {
         "toxic_spans": True, "davidson": True, "impermium": False, "toxigen": True, "olid": True,
         "hateval": False, "stormfront": True, "conan": False, "ghc": False, "convabuse": True, "cadd": True,
+        "hatemoji_build": True,
     }
 
 
@@ -295,3 +296,40 @@ def test_cadd_is_the_dev_split_without_profanity(data_root):
     assert not set(df["text"]) & (set(test["comment"].str.strip()) - set(dev["comment"].str.strip()))
     assert (df["context_title"].str.len() > 0).all() and (df["context_body"].str.len() > 0).all()
     assert not df["text"].str.contains("[\x80-\x9f]|&gt;|&amp;").any()
+
+
+HATEMOJI_HEADER = "entry_id,text,type,target,round.base,round.set,set,split,label_gold,matched_text,matched_id\n"
+
+
+def test_hatemoji_build_label_gold_pairs_kept_whole(tmp_path):
+    write(tmp_path / "hatemoji_build/train.csv", HATEMOJI_HEADER +
+          "0,goblins are vermin \N{RAT},derogation,['gob'],5,5a,original,train,1,trolls are vermin \N{RAT},1\n"
+          "1,trolls are vermin \N{RAT},none,['none'],5,5b,perturbation,train,0,goblins are vermin \N{RAT},0\n"
+          "2,\"\nall goblins should be \N{FIRE}\",threateninglanguage,['gob'],6,6a,original,train,1,x,3\n"
+          "4,i love goblins,none,['none'],6,6a,original,train,0,i hate goblins,5\n"
+          "6,i love goblins,none,['none'],7,7a,original,train,0,i hate goblins,7\n"
+          "7,i hate goblins,animosity,['gob'],7,7b,perturbation,train,1,i love goblins,6\n")
+    write(tmp_path / "hatemoji_build/validation.csv", HATEMOJI_HEADER +
+          "3,all bonfires should be \N{FIRE},none,['none'],6,6b,perturbation,dev,0,x,2\n")
+    # entry 4's partner (5) is in the test split: 4 is dropped, its text in entry 6 too, and 6's partner 7
+    df = load_corpora(tmp_path, ["hatemoji_build"])
+    assert rows(df, "text", "label", "identity_attack", "threat", "insult", "hatemoji_type", "hatemoji_pair") == [
+        ["goblins are vermin \N{RAT}", 1, 1.0, 0.0, NA, "derogation", 0],
+        ["trolls are vermin \N{RAT}", 0, 0.0, NA, NA, "none", 0],
+        ["all goblins should be \N{FIRE}", 1, 1.0, 1.0, NA, "threateninglanguage", 2],
+        ["all bonfires should be \N{FIRE}", 0, 0.0, NA, NA, "none", 2],
+    ]
+
+
+def test_hatemoji_build_is_train_and_validation_with_whole_pairs(data_root):
+    df = load_corpora(data_root, ["hatemoji_build"])
+    raw = pd.concat([pd.read_csv(data_root / f"hatemoji_build/{split}.csv", dtype=str, keep_default_na=False)
+                     for split in ("train", "validation")], ignore_index=True)
+    test = pd.read_csv(data_root / "hatemoji_build/test.csv", dtype=str, keep_default_na=False)
+    twins = set(raw.loc[raw["matched_id"].isin(set(test["entry_id"])), "text"].str.strip())
+    assert not set(df["text"]) & (set(test["text"].str.strip()) | twins)
+    paired = raw[raw["matched_id"].isin(set(raw["entry_id"])) & ~raw["text"].str.strip().isin(twins)]
+    paired = paired[paired["matched_id"].isin(set(paired["entry_id"]))]
+    assert len(df) == distinct_with_majority(paired["text"].str.strip(), paired["label_gold"].astype(int))
+    assert (df["identity_attack"] == df["label"]).all()
+    assert ((df["threat"] == 1) == (df["hatemoji_type"] == "threateninglanguage")).all()

@@ -591,6 +591,39 @@ def _load_hatemoji_build(root: Path) -> pd.DataFrame:
     return _finish(df, "hatemoji_build", cats)
 
 
+# ---------------------------------------------------------------- edos
+
+
+def _load_edos(root: Path) -> pd.DataFrame:
+    """EDOS posts, train + dev: sexist threats and derogation removed, not sexist kept.
+
+    Rows with ``split`` test are never used. ``3. animosity`` and ``4. prejudiced
+    discussions`` are dropped: a comments policy often keeps them, and counting
+    them as "remove" lowered cross-corpus accuracy. ``edos_category`` and
+    ``edos_vector`` keep the published labels so a recipe can map them
+    otherwise. Categories: sexism is an attack on women as a group or for being
+    women, so ``identity_attack`` is 1 for every removed row (whether derogation
+    is also an insult depends on the definition: ``insult`` is NA); ``threat`` is
+    1 for ``1. threats, plans to harm and incitement`` and 0 for derogation.
+    Both are NA for "not sexist" rows, which may still attack other groups or
+    threaten. Texts are cleaned like CADD's (HTML entities such as ``&#x200B;``,
+    Markdown escapes); the ``[USER]`` and ``[URL]`` markers are kept as published.
+    """
+    (path,) = _paths(root, CORPORA["edos"].files)
+    raw = _read_csv(path, ("text", "label_sexist", "label_category", "label_vector", "split"))
+    raw = raw[raw["split"].str.strip().isin(["train", "dev"])]
+    number = raw["label_category"].str.extract(r"^\s*(\d)\.", expand=False)
+    not_sexist = raw["label_sexist"].str.strip().eq("not sexist") & raw["label_category"].str.strip().eq("none")
+    harmful = raw["label_sexist"].str.strip().eq("sexist") & number.isin(["1", "2"])
+    raw, number, harmful = raw[not_sexist | harmful], number[not_sexist | harmful], harmful[not_sexist | harmful]
+    label = harmful.astype(int).to_numpy()
+    df = pd.DataFrame({"text": raw["text"].map(_clean_reddit).to_numpy(), "label": label,
+                       "edos_category": raw["label_category"].to_numpy(), "edos_vector": raw["label_vector"].to_numpy()})
+    cats = {"identity_attack": np.where(label == 1, 1.0, np.nan),
+            "threat": np.where(label == 1, (number == "1").astype(float).to_numpy(), np.nan)}
+    return _finish(df, "edos", cats)
+
+
 # ---------------------------------------------------------------- registry
 
 CORPORA: dict[str, Corpus] = {
@@ -737,6 +770,20 @@ CORPORA: dict[str, Corpus] = {
             label_rule="A statement is removed when `label_gold` is 1. Train + validation: the test split "
                        "(test.csv) is not used, nor any statement whose label-flipping partner (`matched_id`) is in it.",
             load=_load_hatemoji_build,
+        ),
+        Corpus(
+            name="edos",
+            title="EDOS: Explainable Detection of Online Sexism, Reddit and Gab posts, train + dev, "
+                  "Kirk et al., SemEval 2023",
+            files=("edos/edos_labelled_aggregated.csv",),
+            licence="CC0 1.0",
+            open_licence=True,
+            source_url="github.com/rewire-online/edos",
+            label_rule="A post is removed when `label_category` is `1. threats, plans to harm and incitement` or "
+                       "`2. derogation`, kept when `label_sexist` is `not sexist`; `3. animosity` and "
+                       "`4. prejudiced discussions` are dropped. Rows with `split` train or dev: the test split "
+                       "(`split` == test) is not used.",
+            load=_load_edos,
         ),
     )
 }

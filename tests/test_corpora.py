@@ -35,11 +35,23 @@ def test_describe_and_hash_are_stable(data_root):
     assert first[0]["open_licence"] is False
 
 
+def test_registry_order_keeps_the_first_seven_first():
+    assert list(CORPORA) == ["toxic_spans", "davidson", "impermium", "toxigen", "olid", "hateval", "stormfront",
+                             "conan", "ghc", "convabuse", "cadd", "hatemoji_build", "edos"]
+
+
+def test_label_rules_say_the_test_split_is_not_used():
+    for name in ("ghc", "convabuse", "cadd", "hatemoji_build", "edos"):
+        assert "the test split" in CORPORA[name].label_rule and "is not used" in CORPORA[name].label_rule
+        assert not any("test" in f.lower() for f in CORPORA[name].files)
+    assert "No test split is published" in CORPORA["conan"].label_rule
+
+
 def test_open_licence_only_where_any_use_is_allowed():
     assert {name: corpus.open_licence for name, corpus in CORPORA.items()} == {
         "toxic_spans": True, "davidson": True, "impermium": False, "toxigen": True, "olid": True,
         "hateval": False, "stormfront": True, "conan": False, "ghc": False, "convabuse": True, "cadd": True,
-        "hatemoji_build": True,
+        "hatemoji_build": True, "edos": True,
     }
 
 
@@ -332,4 +344,46 @@ def test_hatemoji_build_is_train_and_validation_with_whole_pairs(data_root):
     paired = paired[paired["matched_id"].isin(set(paired["entry_id"]))]
     assert len(df) == distinct_with_majority(paired["text"].str.strip(), paired["label_gold"].astype(int))
     assert (df["identity_attack"] == df["label"]).all()
-    assert ((df["threat"] == 1) == (df["hatemoji_type"] == "threateninglanguage")).all()
+    assert (df["threat"].fillna(0).eq(1) == df["hatemoji_type"].eq("threateninglanguage")).all()
+
+
+def test_edos_threats_and_derogation_removed_animosity_dropped(tmp_path):
+    write(tmp_path / "edos/edos_labelled_aggregated.csv",
+          "rewire_id,text,label_sexist,label_category,label_vector,split\n"
+          "sexism2022_english-1,nice weather [URL],not sexist,none,none,train\n"
+          "sexism2022_english-2,goblin women should be thrown in the moat,sexist,"
+          "\"1. threats, plans to harm and incitement\",1.2 incitement and encouragement of harm,train\n"
+          "sexism2022_english-3,goblin women are all dim &#x200B;,sexist,2. derogation,2.1 descriptive attacks,dev\n"
+          "sexism2022_english-4,goblin women can't park,sexist,3. animosity,"
+          "3.2 immutable gender differences and gender stereotypes,train\n"
+          "sexism2022_english-5,goblin women belong at home,sexist,4. prejudiced discussions,"
+          "4.2 supporting systemic discrimination against women as a group,dev\n"
+          "sexism2022_english-6,goblin women are all trolls,sexist,2. derogation,2.1 descriptive attacks,test\n"
+          "sexism2022_english-7,[USER] ¯\\\\\\_(ツ)_/¯,not sexist,none,none,dev\n")
+    df = load_corpora(tmp_path, ["edos"])
+    assert rows(df, "text", "label", "identity_attack", "threat", "insult", "edos_category", "edos_vector") == [
+        ["nice weather [URL]", 0, NA, NA, NA, "none", "none"],
+        ["goblin women should be thrown in the moat", 1, 1.0, 1.0, NA, "1. threats, plans to harm and incitement",
+         "1.2 incitement and encouragement of harm"],
+        ["goblin women are all dim \u200b", 1, 1.0, 0.0, NA, "2. derogation", "2.1 descriptive attacks"],
+        ["[USER] ¯\\_(ツ)_/¯", 0, NA, NA, NA, "none", "none"],
+    ]
+
+
+def test_edos_is_train_and_dev_without_animosity_or_prejudice(data_root):
+    df = load_corpora(data_root, ["edos"])
+    raw = pd.read_csv(data_root / "edos/edos_labelled_aggregated.csv", dtype=str, keep_default_na=False)
+    used = raw[raw["split"].isin(["train", "dev"]) & ~raw["label_category"].str[:2].isin(["3.", "4."])]
+    assert len(df) == distinct_with_majority(used["text"], used["label_sexist"] == "sexist")
+    assert set(df["edos_category"]) == {"none", "1. threats, plans to harm and incitement", "2. derogation"}
+    assert not set(df["text"]) & set(raw.loc[raw["split"] == "test", "text"])
+    assert ((df["label"] == 1) == (df["edos_category"] != "none")).all()
+    assert (df["threat"].fillna(0).eq(1) == df["edos_category"].str.startswith("1.")).all()
+
+
+@pytest.mark.parametrize("name", NEW_CORPORA)
+def test_new_corpora_categories_imply_removal(data_root, name):
+    df = load_corpora(data_root, [name])
+    for c in CATEGORIES:
+        assert (df.loc[df[c].fillna(0).eq(1).to_numpy(), "label"] == 1).all()
+        assert df[c].isin([0.0, 1.0]).sum() + df[c].isna().sum() == len(df)

@@ -11,7 +11,15 @@ the same frame so corpora can be pooled, weighed and held out one at a time:
 
 Some corpora add columns of their own: toxic_spans adds ``comment_id`` and
 ``spans`` (majority-vote character spans, the ground truth for highlighting),
-toxigen adds ``target_group``.
+toxigen and conan add ``target_group``, cadd adds ``context_title`` and
+``context_body`` (the post a comment answers), hatemoji_build adds
+``hatemoji_type`` and ``hatemoji_pair`` (keep a pair on one side of a split),
+edos adds ``edos_category`` and ``edos_vector`` (its finer labels).
+
+Public test splits are never read (independent evaluators judge models on
+them): where a corpus publishes one, its loader reads the train and
+dev/validation data only, and its Corpus record's ``label_rule`` says so. ``open_licence`` marks the corpora whose
+licence allows any use; the others are for research only.
 
 Common cleaning: rows whose text is empty after stripping are dropped, and
 exact duplicate texts within a corpus are reduced to one row. When duplicates

@@ -572,7 +572,7 @@ def _load_hatemoji_build(root: Path) -> pd.DataFrame:
     (``matched_id``), and the published split scatters pairs across train,
     validation and test: a statement whose partner is not in train + validation
     (so is in the test split) is dropped, wherever the same text occurs, and so
-    is any partner that leaves alone. No test statement's near-twin is trained
+    is the partner this leaves alone. No test statement's near-twin is trained
     on, and every pair stays whole (``hatemoji_pair``, the smaller id, keeps
     pairs on one side of a split). ``hatemoji_type`` is the published
     type. Hate here is aimed at an identity, so ``identity_attack`` is the label;

@@ -17,7 +17,7 @@ decided twice by moderators, and every comment's status matching its standing
 decision. Prints requests, errors, p50 and p99 per endpoint; exits 1 on any 5xx,
 transport error or lost/duplicated decision.
 
-    python benchmarks/load.py                    # the 50 clients for 30 s
+    python benchmarks/load.py                    # 50 clients for 30 s
     python benchmarks/load.py --clients 20 --duration 8
 
 Loopback only; every loop is bounded by a deadline and a request count.

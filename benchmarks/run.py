@@ -1,4 +1,4 @@
-"""Speed benchmark (issue 5): ``moderation score`` against alt-profanity-check, peak memory, training, loading.
+"""Speed benchmark: ``moderation score`` against alt-profanity-check, peak memory, training, loading.
 
     python benchmarks/run.py              # 100k and 1M rows, 3 runs each, training once (many minutes)
     python benchmarks/run.py --quick      # 100k rows, 1 run each, no training (for development)

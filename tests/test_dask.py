@@ -13,6 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
+pytestmark = [pytest.mark.slow]
+
 from conftest import require_modules  # noqa: E402
 
 require_modules("distributed")

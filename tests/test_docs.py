@@ -1,8 +1,7 @@
-"""Every CLI command and option is documented in the README."""
+"""Every CLI command and option is documented in the README, and the README opens with the set-up commands."""
 
 import re
 
-import click
 import typer
 
 from moderation.cli import app
@@ -10,19 +9,26 @@ from moderation.cli import app
 from conftest import ROOT
 
 
-def _commands(group: click.Group, prefix=()):
-    for name, command in group.commands.items():
-        if isinstance(command, click.Group):
-            yield from _commands(command, prefix + (name,))
-        else:
-            yield prefix + (name,), command
+def _commands(command, prefix=()):
+    """Every leaf command under ``command`` with its path, however deep (typer's groups have ``commands``)."""
+    subcommands = getattr(command, "commands", None)
+    if subcommands is None:
+        yield prefix, command
+        return
+    for name, sub in subcommands.items():
+        yield from _commands(sub, prefix + (name,))
+
+
+def test_the_walk_sees_every_subcommand():
+    paths = {" ".join(path) for path, _ in _commands(typer.main.get_command(app))}
+    assert {"train", "score", "evaluate", "serve", "model verify", "queue add", "queue export", "queue stats",
+            "users add", "users token", "users logout"} <= paths
 
 
 def test_every_command_and_option_is_in_the_readme():
     readme = (ROOT / "README.md").read_text()
-    group = typer.main.get_command(app)
     missing = []
-    for path, command in _commands(group):
+    for path, command in _commands(typer.main.get_command(app)):
         name = "moderation " + " ".join(path)
         if name not in readme:
             missing.append(name)

@@ -1,4 +1,4 @@
-"""Fairness to identities on our template-generated probes (targets of the model-quality issue)."""
+"""Fairness to identities on our template-generated probes (targets: benign mentions rarely flagged, abuse of every identity caught)."""
 
 import pytest
 
@@ -56,5 +56,5 @@ def test_per_identity_bias_aucs(report):
 @pytest.mark.parametrize("text", ["I am a gay man", "my Muslim neighbours are lovely",
                                   "Russians are mostly decent people who want peace",
                                   "as a Black woman I disagree with this article"])
-def test_the_issue_examples_are_not_flagged(default_model, text):
+def test_people_saying_who_they_are_are_not_flagged(default_model, text):
     assert default_model.flag([text]).tolist() == [False]

@@ -162,6 +162,7 @@ def normalize_rows(X):
     return normalize(X, norm="l2")
 
 
+@pytest.mark.slow
 def test_columns_are_deterministic_across_processes():
     texts = ["you are an idiot", "héllo wörld 😀 ok", "\U0001D400\U0001D401 x"]
     code = ("import sys, json; from moderation.features import HashedTfidf as H;"

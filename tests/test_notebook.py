@@ -11,7 +11,11 @@ import json
 import re
 import sys
 
+import pytest
+
 from conftest import ROOT, skip_or_fail
+
+pytestmark = pytest.mark.slow
 
 NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
 SAMPLE_ROWS = "500"  # per corpus: the whole run takes well under a minute

@@ -15,6 +15,8 @@ import time
 
 import pytest
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 from conftest import ROOT, XSS, hostile_frame, scored_frame  # noqa: E402
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}

@@ -181,6 +181,7 @@ def test_bad_database_url_is_a_user_error(tmp_path):
     assert len(r.stderr.splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_base_install_works_without_the_queue_extra(tmp_path):
     """With SQLAlchemy/FastAPI unimportable, `moderation --help` works and queue commands name the extra."""
     blocker = tmp_path / "sitecustomize.py"

@@ -1,6 +1,6 @@
 """A bounded load test of a real ``moderation serve`` (uvicorn subprocess, SQLite, tiny model) on 127.0.0.1.
 
-20 concurrent clients for 8 s (``benchmarks/load.py`` runs the issue's 50 for 30 s):
+20 concurrent clients for 8 s (``benchmarks/load.py`` runs 50 for 30 s):
 a mix of ``POST /api/score`` with a token, API claims and decisions (and undos),
 and browser-style form decisions with a session and CSRF token. No 5xx, no
 transport errors, and every acknowledged decision is in the audit log exactly
@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+pytestmark = [pytest.mark.slow]
 
 from conftest import require_modules  # noqa: E402
 

@@ -11,6 +11,8 @@ import os
 
 import pytest
 
+pytestmark = [pytest.mark.postgres]
+
 from conftest import require_modules  # noqa: E402
 
 require_modules("sqlalchemy")

@@ -1,4 +1,4 @@
-"""The review web app under attack (issue 6), beyond what test_queue_web.py covers.
+"""The review web app under attack, beyond what test_queue_web.py covers.
 
 * every route, found by enumerating ``app.routes`` (so a new route is covered
   automatically), refuses requests without a valid session or token: none,
@@ -875,6 +875,7 @@ def pg_app(small_model):
 
 
 @pytest.mark.parametrize("who", ["alice", "root"])
+@pytest.mark.postgres
 def test_postgres_injection_and_nul_change_nothing(pg_app, who):
     app, store = pg_app
     assert store.engine.dialect.name == "postgresql"

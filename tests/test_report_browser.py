@@ -13,6 +13,8 @@ import os
 import pytest
 from typer.testing import CliRunner
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 from moderation.cli import app
 
 from conftest import ROOT

@@ -30,6 +30,7 @@ def command(model_dir, dump, out, *extra):
             "--chunk-rows", "500", "--jobs", "1", *extra]
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_an_uninterrupted_run(small_model_dir, dump, tmp_path):
     reference = tmp_path / "reference.csv"
     subprocess.run(command(small_model_dir, dump, reference), check=True, capture_output=True)

@@ -177,25 +177,23 @@ def _bearer(request: Request) -> dict | None:
     return None
 
 
-def api_user(request: Request) -> Viewer:
-    """For an API read: a bearer token or a session."""
+def _api_viewer(request: Request, writes: bool) -> Viewer:
     user = _bearer(request)
     if user is not None:
         return Viewer(user)
     user, session_id = _session(request)
     if user is None:
         raise LoginRequired()
+    if writes and not request.app.state.signer.check_csrf(request.headers.get("x-csrf-token"), session_id):
+        raise Forbidden("missing or wrong X-CSRF-Token header")
     return Viewer(user, None, session_id)
+
+
+def api_user(request: Request) -> Viewer:
+    """For an API read: a bearer token or a session."""
+    return _api_viewer(request, writes=False)
 
 
 def api_writer(request: Request) -> Viewer:
     """For an API write: a bearer token, or a session plus an ``X-CSRF-Token`` header."""
-    user = _bearer(request)
-    if user is not None:
-        return Viewer(user)
-    user, session_id = _session(request)
-    if user is None:
-        raise LoginRequired()
-    if not request.app.state.signer.check_csrf(request.headers.get("x-csrf-token"), session_id):
-        raise Forbidden("missing or wrong X-CSRF-Token header")
-    return Viewer(user, None, session_id)
+    return _api_viewer(request, writes=True)

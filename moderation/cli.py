@@ -50,6 +50,8 @@ def train(
     corpus: Optional[Path] = typer.Option(None, help="Also train on the public corpora in this directory (e.g. ../shared/data)."),
     cross_corpus: bool = typer.Option(False, "--cross-corpus", help="With --corpus: add the leave-one-corpus-out table to the card."),
     from_queue: Optional[str] = typer.Option(None, help="Also train on the moderators' decisions in this queue database URL."),
+    prevalence: Optional[float] = typer.Option(None, help="Calibrate scores to this share of abusive comments [default 0.10]."),
+    open_licences_only: bool = typer.Option(False, "--open-licences-only", help="With --corpus: only the corpora whose licences allow any use (CC0, CC BY, CC BY-SA, MIT)."),
 ):
     """Train a model on labelled comments and save it to --out."""
     from .metrics import DEFAULT_TARGET_PRECISION
@@ -59,7 +61,8 @@ def train(
         data or [], corpus=corpus, from_queue=from_queue, text_col=text_col, label_col=label_col, positive=positive,
         target_precision=DEFAULT_TARGET_PRECISION if target_precision is None and target_recall is None
         else target_precision,
-        target_recall=target_recall, eval_file=eval_file, cross_corpus=cross_corpus)
+        target_recall=target_recall, eval_file=eval_file, cross_corpus=cross_corpus, prevalence=prevalence,
+        open_licences_only=open_licences_only)
     model.save(out)
     card = model.card
     m = card.evaluation.held_out

@@ -127,3 +127,31 @@ def browser(sync_playwright):
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b
         b.close()
+
+
+# -- a real PostgreSQL (the server named by MODERATION_TEST_POSTGRES) ---------------------------
+
+def fresh_postgres_url() -> str:
+    """The URL of the PostgreSQL test database with every table dropped, or a skip (a failure in CI)."""
+    url = os.environ.get("MODERATION_TEST_POSTGRES")
+    if not url:
+        skip_or_fail("MODERATION_TEST_POSTGRES is not set (a PostgreSQL URL the tests may wipe)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        skip_or_fail('psycopg is not installed (pip install "psycopg[binary]")')
+    from sqlalchemy import MetaData, create_engine
+
+    from moderation.queue.schema import resolve_db_url
+
+    url = resolve_db_url(url)
+    engine = create_engine(url)
+    try:
+        found = MetaData()
+        found.reflect(engine)
+        found.drop_all(engine)
+    except Exception as e:  # no server listening, bad credentials
+        skip_or_fail(f"cannot reach PostgreSQL at {engine.url!r}: {str(e).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    return url

@@ -46,7 +46,7 @@ from moderation.queue.web import auth as web  # noqa: E402
 from moderation.queue.schema import comments, decisions, moderators
 from moderation.queue.store import open_store  # noqa: E402
 from moderation.queue.web import create_app  # noqa: E402
-from conftest import scored_frame, skip_or_fail  # noqa: E402
+from conftest import fresh_postgres_url, scored_frame  # noqa: E402
 
 SECRET = "security-test-secret"
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
@@ -846,26 +846,7 @@ NULS = ["\x00", "l001\x00", "\x00' OR 1=1 --"]
 
 @pytest.fixture
 def pg_app(small_model):
-    import os
-
-    url = os.environ.get("MODERATION_TEST_POSTGRES")
-    if not url:
-        skip_or_fail("MODERATION_TEST_POSTGRES is not set (a PostgreSQL URL the tests may wipe)")
-    pytest.importorskip("psycopg")
-    from sqlalchemy import create_engine
-
-    from moderation.queue.schema import resolve_db_url
-
-    url = resolve_db_url(url)
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            for table in ("sessions", "decisions", "comments", "moderators", "schema_version"):
-                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
-    except Exception as e:  # noqa: BLE001
-        skip_or_fail(f"cannot reach PostgreSQL at {engine.url!r}: {str(e).splitlines()[0]}")
-    finally:
-        engine.dispose()
+    url = fresh_postgres_url()
     s = open_store(url)
     for name in ("alice", "root"):
         s.add_moderator(name, PASSWORDS[name], is_admin=name == "root")

@@ -9,7 +9,7 @@ optional). The parent's text is looked up by its id in the same table.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..categories import CATEGORIES
 from ..errors import ModerationError
+from .context import ContextColumns
 from .schema import comments, utc_now
 
 __all__ = ["Ingest", "AddResult", "ContextColumns"]
@@ -34,38 +35,6 @@ class AddResult:
 
     def line(self) -> str:
         return f"{self.added} added, {self.skipped} already in the queue, {self.unflagged} not flagged"
-
-
-@dataclass(frozen=True)
-class ContextColumns:
-    """The dump's column for each piece of a comment's context (``--article-col`` etc. on the command line)."""
-
-    article_id: str = "article_id"
-    article_title: str = "article_title"
-    article_url: str = "article_url"
-    author: str = "author"
-    parent_id: str = "parent_id"
-    created_at: str = "created_at"
-
-    def columns(self) -> list[str]:
-        return [getattr(self, f.name) for f in fields(self)]
-
-    def apply(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` with the context columns under the queue's names; a renamed column must exist."""
-        renames = {}
-        for f in fields(self):
-            column = getattr(self, f.name)
-            if column in frame.columns:
-                if column != f.name:
-                    renames[column] = f.name
-            elif column != f.default:
-                have = ", ".join(map(str, frame.columns))
-                raise ModerationError(f"the scored table has no column {column} for the {f.name.replace('_', ' ')}"
-                                      f" (columns: {have})")
-        if not renames:
-            return frame
-        clash = [name for name in renames.values() if name in frame.columns and name not in renames]
-        return frame.drop(columns=clash).rename(columns=renames)
 
 
 def _truthy(value) -> bool:

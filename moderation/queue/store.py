@@ -520,12 +520,18 @@ class Store(Accounts, Ingest):
 
 
 def _check_decision(action, reason_code, note) -> tuple[str | None, str | None]:
-    """The reason code and note as stored (empty → None), or a one-line error for a bad action, code or note."""
+    """The reason code and note as stored (empty → None), or a one-line error for a bad action, code or note.
+
+    A reason code is the ground for removing (or, escalating, the ground proposed):
+    a keep decision has none, whatever the form's preselected code said.
+    """
     if action not in ACTIONS:
         raise ModerationError(f"unknown action {action!r} (use {', '.join(ACTIONS)})")
     reason_code = reason_code or None
     if reason_code is not None and (not isinstance(reason_code, str) or reason_code not in REASON_CODES):
         raise ModerationError(f"unknown reason code {reason_code!r} (use {', '.join(REASON_CODES)})")
+    if action == "keep":
+        reason_code = None
     if note is not None and not isinstance(note, str):
         raise ModerationError("a note is text")
     note = (note or "").strip() or None

@@ -155,3 +155,29 @@ def fresh_postgres_url() -> str:
     finally:
         engine.dispose()
     return url
+
+
+# -- the review web app in-process (FastAPI's TestClient) ----------------------------------------
+
+def web_client(app, address: str = "testclient"):
+    """A TestClient that returns redirects as they are, from client ``address``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+    return TestClient(app, follow_redirects=False, client=(address, 50000))
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def web_login(app, name: str, password: str):
+    """A client logged in as ``name`` and its session's CSRF token."""
+    c = web_client(app)
+    r = c.post("/login", data={"username": name, "password": password, "csrf": csrf_of(c.get("/login").text)})
+    assert r.status_code == 303 and r.headers["location"] == "/", r.headers.get("location")
+    return c, csrf_of(c.get("/history").text)

@@ -78,7 +78,7 @@ def _posted(frame: pd.DataFrame) -> pd.Series:
     """The ``created_at`` column as UTC datetimes (ISO text or Unix seconds), or a one-line error for a value that
     is neither."""
     raw = frame["created_at"]
-    given = raw.map(lambda v: _text_or_none(v) is not None)
+    given = raw.map(lambda v: _text_or_none(v) is not None).astype(bool)
     if pd.api.types.is_numeric_dtype(raw):
         parsed = pd.to_datetime(raw, unit="s", utc=True, errors="coerce")
     else:

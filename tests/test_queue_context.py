@@ -151,7 +151,7 @@ def test_the_card_shows_the_context_and_the_comment_page_the_file_and_model(db):
             'title="the article on the site">↗</a>') in card
     assert '<span class="by">by <a class="author" href="/authors/angry_2">angry_2</a></span>' in card
     assert '<time datetime="2026-11-30T09:10:00+00:00">30 Nov 2026, 09:10 UTC</time>' in card
-    assert ('<details class="parent"><summary>In reply to 4511</summary><p class="parent-text">you absolute idiot</p>'
+    assert ('<details class="parent"><summary>In reply to comment 4511</summary><p class="parent-text">you absolute idiot</p>'
             '</details>') in card
     assert "dump-2026-11-30.csv" not in html.split('<div id="items">')[1] and "unknown" not in card
     page = c.get("/comments/4512").text

@@ -181,3 +181,34 @@ def web_login(app, name: str, password: str):
     r = c.post("/login", data={"username": name, "password": password, "csrf": csrf_of(c.get("/login").text)})
     assert r.status_code == 303 and r.headers["location"] == "/", r.headers.get("location")
     return c, csrf_of(c.get("/history").text)
+
+
+def live_server(app):
+    """A real uvicorn serving ``app`` on a free loopback port in a background thread (a context manager giving
+    its base URL); stopped on exit."""
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    @contextlib.contextmanager
+    def run():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.time() + 10
+        while not srv.started and time.time() < deadline:
+            time.sleep(0.05)
+        assert srv.started, "uvicorn did not start"
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            srv.should_exit = True
+            thread.join(timeout=10)
+
+    return run()

@@ -9,30 +9,19 @@ Skipped when Chromium or Playwright is missing, except under CI=true.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-from conftest import XSS, hostile_frame, scored_frame  # noqa: E402
+from conftest import XSS, hostile_frame, live_server, scored_frame  # noqa: E402
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path, small_model):
     """A real uvicorn serving the app on a free loopback port, in a background thread."""
-    import uvicorn
-
     from moderation.queue.store import open_store
     from moderation.queue.web import create_app
 
@@ -41,19 +30,8 @@ def server(tmp_path, small_model):
         store.add_moderator(name, pw, is_admin=name == "root")
     frame = scored_frame(small_model)
     store.add_scored(frame[frame["flag"]].head(30), model=small_model)
-    port = _free_port()
-    config = uvicorn.Config(create_app(store, model=small_model, secret="browser-secret"), host="127.0.0.1",
-                            port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(store, model=small_model, secret="browser-secret")) as base:
+        yield base, store
     store.close()
 
 

@@ -10,30 +10,19 @@ With MODERATION_SCREENSHOT=1 the queue is saved to docs/queue.png and the phone 
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-from conftest import DATA, ROOT  # noqa: E402
+from conftest import DATA, ROOT, live_server  # noqa: E402
 
 PASSWORDS = {"alice": "alice-password", "root": "root-password"}
 PHONE = {"width": 400, "height": 860}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path, default_model):
-    import uvicorn
-
     from moderation.batch import score_dump
     from moderation.queue.store import open_store
     from moderation.queue.web import create_app
@@ -45,18 +34,8 @@ def server(tmp_path, default_model):
     store = open_store(url)
     for name, pw in PASSWORDS.items():
         store.add_moderator(name, pw, is_admin=name == "root")
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(store, model=default_model, secret="browser-secret"),
-                                        host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(store, model=default_model, secret="browser-secret")) as base:
+        yield base, store
     store.close()
 
 

@@ -13,7 +13,7 @@ input: they are only ever inserted escaped, highlighted spans included.
 
 Routes raise; the exception handlers here answer, as JSON under ``/api/`` and as
 a page (or a redirect) elsewhere: ``LoginRequired`` → 401 or the login page,
-``Forbidden`` and ``NotAllowed`` → 403, ``ClaimConflict`` → 409 or back to the
+``Forbidden`` and ``NotAllowed`` → 403, ``NotFound`` → 404, ``ClaimConflict`` → 409 or back to the
 form's page with a notice, ``ModerationError`` → 400, a value the database
 refuses → 400.
 """
@@ -37,7 +37,7 @@ from ...categories import CATEGORY_LABELS, CATEGORY_REASON_CODE, REASON_CODES
 from ...errors import ModerationError
 from ..store import ACTIONS, ClaimConflict, NotAllowed, Store, open_store
 from . import api, pages
-from .auth import Forbidden, LoginRequired, Signer
+from .auth import Forbidden, LoginRequired, NotFound, Signer
 from .proxy import ProxyHeaders, trusted_proxies
 
 __all__ = ["create_app", "highlight", "http_url", "when"]
@@ -108,9 +108,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     def forbidden(request: Request, exc: Forbidden):
+        status = 404 if isinstance(exc, NotFound) else 403
         if _is_api(request):
-            return JSONResponse({"error": exc.message}, status_code=403)
-        return _error_page(request, 403, exc.message)
+            return JSONResponse({"error": exc.message}, status_code=status)
+        return _error_page(request, status, exc.message)
 
     @app.exception_handler(NotAllowed)
     def not_allowed(request: Request, exc: NotAllowed):

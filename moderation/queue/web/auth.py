@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..accounts import SESSION_TTL
 
-__all__ = ["Signer", "LoginRequired", "Forbidden", "Viewer", "page_user", "form_user", "api_user", "api_writer",
+__all__ = ["Signer", "LoginRequired", "Forbidden", "NotFound", "Viewer", "page_user", "form_user", "api_user", "api_writer",
            "client_address", "SESSION_COOKIE", "LOGIN_COOKIE", "SESSION_SECONDS"]
 
 SESSION_COOKIE = "mq_session"
@@ -47,6 +47,10 @@ class Forbidden(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class NotFound(Forbidden):
+    """No such comment, author or article: a 404 page."""
 
 
 def _b64(data: bytes) -> str:

@@ -16,8 +16,8 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from .auth import (LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Forbidden, Viewer, client_address, form_user,
-                   page_user)
+from .auth import (LOGIN_COOKIE, SESSION_COOKIE, SESSION_SECONDS, Forbidden, NotFound, Viewer, client_address,
+                   form_user, page_user)
 
 __all__ = ["router", "render", "safe_next", "NOTICES", "PAGE_SIZE", "MAX_SHOWN"]
 
@@ -212,14 +212,14 @@ def comment_page(request: Request, comment_id: str, viewer: Viewer = Depends(pag
     store, user = request.app.state.store, viewer.user
     comment = store.comment(comment_id)
     if comment is None:
-        return render(request, "error.html", {"user": user, "csrf": viewer.csrf, "message": "No such comment."}, 404)
+        raise NotFound("No such comment.")
     history = store.history(comment_id=comment_id, viewer=user["id"])
     standing = next((d for d in store.history(comment_id=comment_id)
                      if d["action"] != "undo" and not d["undone"]), None)
     mine = standing is not None and standing["moderator_id"] == user["id"]
     return render(request, "comment.html", {
         "user": user, "csrf": viewer.csrf, "c": comment, "history": history, "banner": banner(request, viewer),
-        "next": "/comments/" + quote(comment_id, safe=""), "undoable": standing if (mine or user["is_admin"]) else None,
+        "next": "/comments/" + quote(comment_id, safe=""), "standing": standing if (mine or user["is_admin"]) else None,
         "may_decide": user["is_admin"] or comment["status"] == "pending" or mine})
 
 
@@ -228,8 +228,7 @@ def author_page(request: Request, author: str, viewer: Viewer = Depends(page_use
     store, user = request.app.state.store, viewer.user
     record = store.author(author)
     if record is None:
-        return render(request, "error.html", {"user": user, "csrf": viewer.csrf,
-                                              "message": "No comments by that author in the queue."}, 404)
+        raise NotFound("No comments by that author in the queue.")
     page = max(_int(request.query_params.get("page"), 1), 1)
     return render(request, "author.html", {
         "user": user, "csrf": viewer.csrf, "a": record, "banner": banner(request, viewer),
@@ -245,8 +244,7 @@ def article_page(request: Request, article_id: str, viewer: Viewer = Depends(pag
     store, user = request.app.state.store, viewer.user
     record = store.article(article_id)
     if record is None:
-        return render(request, "error.html", {"user": user, "csrf": viewer.csrf,
-                                              "message": "No comments on that article in the queue."}, 404)
+        raise NotFound("No comments on that article in the queue.")
     return render(request, "article.html", {
         "user": user, "csrf": viewer.csrf, "a": record,
         "pending": store.list_queue(status="pending", article=article_id, limit=LIST_SIZE),
@@ -260,8 +258,7 @@ def history_page(request: Request, moderator: str | None = None, viewer: Viewer 
     store, user = request.app.state.store, viewer.user
     if not user["is_admin"]:
         if moderator not in (None, user["name"]):
-            return render(request, "error.html", {"user": user, "csrf": viewer.csrf,
-                                                  "message": "Only an admin sees other moderators' history."}, 403)
+            raise Forbidden("Only an admin sees other moderators' history.")
         moderator = user["name"]
     return render(request, "history.html", {
         "user": user, "csrf": viewer.csrf, "moderator": moderator,

@@ -15,14 +15,14 @@ require_modules("sqlalchemy", "fastapi", "httpx")
 from moderation.queue import accounts  # noqa: E402
 from moderation.queue.store import open_store  # noqa: E402
 from moderation.queue.web import create_app  # noqa: E402
-from conftest import csrf_of, web_client  # noqa: E402
+from conftest import csrf_of, fresh_postgres_url, web_client  # noqa: E402
 
 T0 = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(f"sqlite:///{tmp_path / 'throttle.db'}")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request, tmp_path):
+    s = open_store(f"sqlite:///{tmp_path / 'throttle.db'}" if request.param == "sqlite" else fresh_postgres_url())
     s.add_moderator("bob", "bob-password")
     yield s
     s.close()
@@ -78,6 +78,28 @@ def test_parallel_guesses_cannot_share_one_turn(store):
     assert store.login_wait("bob", "198.51.100.3", now=at(10)) == 4  # ...the next one in parallel waits
 
 
+def test_simultaneous_failures_are_all_counted(store):
+    import threading
+
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def fail(i):
+        barrier.wait()
+        try:
+            store.login_failed("fresh-name", f"198.51.100.{i}", now=at(0))
+        except Exception as e:  # noqa: BLE001  (a unique-key race was a 500)
+            errors.append(e)
+
+    threads = [threading.Thread(target=fail, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.login_wait("fresh-name", "192.0.2.1", now=at(0)) == 8  # 8 failures: 2 ** (8 - 5) seconds
+
+
 def test_failures_are_forgotten_after_a_day(store):
     for _ in range(12):
         store.login_failed("bob", "198.51.100.1", now=at(0))
@@ -91,7 +113,7 @@ def _post_login(app, name, password, address):
     return r.headers["location"]
 
 
-def test_the_throttle_holds_across_workers_and_restarts(store, tmp_path):
+def test_the_throttle_holds_across_workers_and_restarts(store):
     worker_1, worker_2 = create_app(store, secret="s"), create_app(store.url, secret="s")
     for i in range(3):
         assert _post_login(worker_1, "bob", f"guess-{i}", "198.51.100.1") == "/login?error=1"

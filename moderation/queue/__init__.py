@@ -1,10 +1,11 @@
 """The moderators' review queue: a database of flagged comments, a web page to review them, an export to retrain on.
 
 The modules: ``schema`` (tables and migrations; SQLite by default, PostgreSQL by
-URL), ``accounts`` (moderators, passwords, tokens, sessions), ``ingest`` (loading
-scored tables), ``store`` (the queue: claims, decisions, history, export, stats),
-``web`` (the FastAPI app), ``cli`` (the ``moderation queue``/``users``/``serve``
-commands).
+URL), ``accounts`` (moderators, passwords, tokens, sessions, login throttling),
+``context`` (which dump columns give a comment its context), ``ingest`` (loading
+scored tables), ``store`` (the queue: claims, decisions, undo, history, authors,
+articles, export, stats), ``web`` (the FastAPI app), ``cli`` (the ``moderation
+queue``/``users``/``serve`` commands).
 
 The functions below are how the rest of the package uses the queue. They import
 SQLAlchemy only when called, so the base install works without the ``queue``

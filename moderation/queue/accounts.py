@@ -269,23 +269,22 @@ class Accounts:
                 (login_throttle.c.last_at < now - _dt.timedelta(seconds=FORGET_AFTER)) & (login_throttle.c.failures > 0)
                 | (login_throttle.c.last_at < now - _dt.timedelta(seconds=KNOWN_FOR))))
             for key, free in self._throttle_keys(conn, name, address):
+                _insert_missing(conn, key, now)
                 row = conn.execute(select(login_throttle).where(login_throttle.c.key == key)
-                                   .with_for_update()).mappings().first()
-                failures = 1 if row is None else row["failures"] + 1
-                values = {"failures": failures, "last_at": now,
-                          "next_at": now + _dt.timedelta(seconds=login_delay(failures, free))}
-                if row is None:
-                    conn.execute(insert(login_throttle).values(key=key, **values))
-                else:
-                    conn.execute(update(login_throttle).where(login_throttle.c.key == key).values(**values))
+                                   .with_for_update()).mappings().one()
+                failures = row["failures"] + 1
+                conn.execute(update(login_throttle).where(login_throttle.c.key == key).values(
+                    failures=failures, last_at=now,
+                    next_at=now + _dt.timedelta(seconds=login_delay(failures, free))))
 
     def login_succeeded(self, name: str, address: str, *, now: _dt.datetime | None = None) -> None:
         """Forget the name's failures and remember the address as one the name logs in from."""
         now = now or utc_now()
         known = _throttle_key("known", name, address)
         with self.transaction() as conn:
-            conn.execute(delete(login_throttle).where(login_throttle.c.key.in_([_throttle_key("name", name), known])))
-            conn.execute(insert(login_throttle).values(key=known, failures=0, next_at=now, last_at=now))
+            conn.execute(delete(login_throttle).where(login_throttle.c.key == _throttle_key("name", name)))
+            _insert_missing(conn, known, now)
+            conn.execute(update(login_throttle).where(login_throttle.c.key == known).values(last_at=now))
 
     # -- web sessions -------------------------------------------------------
     def create_session(self, moderator: str | int, *, ttl: int = SESSION_TTL) -> str:
@@ -348,6 +347,16 @@ class Accounts:
         """Delete the expired sessions; return how many (``create_session`` does this too)."""
         with self.transaction() as conn:
             return conn.execute(delete(sessions).where(sessions.c.expires_at <= utc_now())).rowcount
+
+
+def _insert_missing(conn, key: str, now) -> None:
+    """A throttle row for ``key`` with no failures, unless there is one (concurrent requests may both insert)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as insert_or
+    else:
+        from sqlalchemy.dialects.sqlite import insert as insert_or
+    conn.execute(insert_or(login_throttle).values(key=key, failures=0, next_at=now, last_at=now)
+                 .on_conflict_do_nothing())
 
 
 def _forgotten(row, now) -> bool:

@@ -31,10 +31,6 @@ class ContextColumns:
         """The defaults with the columns that were given (None: the default name)."""
         return cls(**{k: v for k, v in columns.items() if v})
 
-    def renamed(self) -> list[str]:
-        """The columns given other names than the defaults (they must exist)."""
-        return [getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default]
-
     def present(self, columns) -> list[str]:
         """The context columns to carry from a table with ``columns``: the renamed ones, and the defaults present."""
         return [getattr(self, f.name) for f in fields(self)

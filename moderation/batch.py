@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ModerationError, ParameterError
-from .io import STDIO, Reject, TableWriter, iter_records, require_columns, require_file, table_format
+from .io import STDIO, Reject, TableWriter, iter_records, iter_table, require_columns, require_file, table_format
 from .model import MAX_TEXT_CHARS, Model
 from .normalize import as_texts
 
@@ -218,14 +218,14 @@ def score_dump(model, input_path: str | Path, out_path: str | Path = "-", *, eng
                resume: bool = False, rejects_path: str | Path | None = None, queue: bool = False,
                db: str | None = None, text_col: str = "text", keep: list[str] | None = None,
                categories: bool = False, progress: Callable[[int], None] | None = None,
-               echo: Callable[[str], None] | None = None, **options) -> Summary:
+               echo: Callable[[str], None] | None = None, context=None, **options) -> Summary:
     """Score a comment dump on this machine (``engine="local"``) or on a Dask cluster (``"dask"``).
 
     ``model`` is a ``Model``, or a model directory (None: the shipped default),
     loaded only after every option has been checked. With ``queue``, the flagged
     rows are then loaded into the review queue ``db`` (the output keeps the text
-    for that, and the category scores when the model has them); ``Summary.queued``
-    says what that did. Other options go to ``score_file`` or, for Dask,
+    for that, the category scores when the model has them, and the columns of
+    ``context``, a ``queue.context.ContextColumns``); ``Summary.queued`` says what that did. Other options go to ``score_file`` or, for Dask,
     ``distributed.score_partitions``.
     """
     if engine not in ENGINES:
@@ -255,15 +255,33 @@ def score_dump(model, input_path: str | Path, out_path: str | Path = "-", *, eng
                         chunk_rows=options.get("chunk_rows", CHUNK_ROWS), resume=resume)
     m = _model(model)
     if queue:
-        keep = [text_col] + [c for c in keep if c != text_col]
+        from .queue.context import ContextColumns
+
+        context = context or ContextColumns()
+        found = _columns(input_path)
+        keep = list(dict.fromkeys([text_col] + keep + context.present(found)))
         categories = categories or bool(m.categories)
     summary = score_file(m, input_path, out_path, text_col=text_col, keep=keep, categories=categories, jobs=jobs,
                          rejects_path=rejects_path, resume=resume, progress=progress, **options)
     if queue:
         from .queue import load_scored
 
-        summary.queued = load_scored(out_path, db=db, model=m, text_col=text_col)
+        summary.queued = load_scored(out_path, db=db, model=m, text_col=text_col, context=context)
     return summary
+
+
+def _columns(input_path) -> list[str]:
+    """The input's column names (none known for standard input, which cannot be read twice, or a file whose first
+    rows cannot be read: scoring reports those)."""
+    if str(input_path) == STDIO:
+        return []
+    first = iter_table(input_path, chunksize=1)
+    try:
+        return [str(c) for c in next(first).columns]
+    except (ValueError, OSError, StopIteration, ModerationError):
+        return []
+    finally:
+        first.close()
 
 
 def _model(model):

@@ -15,7 +15,8 @@ from typing import List, Optional
 
 import typer
 
-from .cliutil import Db, LabelCol, ModelDir, Positive, TextCol, user_errors
+from .cliutil import (ArticleCol, ArticleTitleCol, ArticleUrlCol, AuthorCol, CreatedCol, Db, LabelCol, ModelDir,
+                      ParentCol, Positive, TextCol, user_errors)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Flag abusive comments: train a classifier, score comment dumps, evaluate.")
@@ -93,6 +94,12 @@ def score(
     resume: bool = typer.Option(False, "--resume", help="Continue a killed run from its last completed chunk."),
     queue: bool = typer.Option(False, "--queue", help="Also load the flagged rows into the review queue (needs --out FILE)."),
     db: Db = None,
+    article_col: ArticleCol = None,
+    article_title_col: ArticleTitleCol = None,
+    article_url_col: ArticleUrlCol = None,
+    author_col: AuthorCol = None,
+    parent_col: ParentCol = None,
+    created_col: CreatedCol = None,
     engine: str = typer.Option("local", help="local (this machine) or dask (a Dask cluster; INPUT a directory, glob or file, --out a directory of Parquet parts)."),
     scheduler: Optional[str] = typer.Option(None, help="With --engine dask: address of a running scheduler, e.g. tcp://host:8786."),
     workers: Optional[int] = typer.Option(None, help="With --engine dask: start a local cluster of N worker processes [default: every core]."),
@@ -105,6 +112,12 @@ def score(
                    queue=queue, db=db, text_col=text_col, id_col=id_col, threshold=threshold, chunk_rows=chunk_rows,
                    keep=[c.strip() for c in keep.split(",") if c.strip()] if keep else [], categories=categories,
                    echo=lambda line: typer.echo(line, err=True))
+    if queue:
+        from .queue.context import ContextColumns
+
+        options["context"] = ContextColumns.given(
+            article_id=article_col, article_title=article_title_col, article_url=article_url_col, author=author_col,
+            parent_id=parent_col, created_at=created_col)
     if sys.stderr.isatty() and engine == "local":
         from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

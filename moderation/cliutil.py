@@ -15,7 +15,8 @@ import typer
 
 from .errors import ModerationError, ParameterError
 
-__all__ = ["user_errors", "flag", "TextCol", "LabelCol", "Positive", "ModelDir", "Db", "DB_HELP"]
+__all__ = ["user_errors", "flag", "TextCol", "LabelCol", "Positive", "ModelDir", "Db", "DB_HELP", "ArticleCol",
+           "ArticleTitleCol", "ArticleUrlCol", "AuthorCol", "ParentCol", "CreatedCol"]
 
 DB_HELP = "Queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."
 
@@ -25,6 +26,19 @@ Positive = Annotated[Optional[str], typer.Option(
     "--positive", help="The label value meaning 'remove' (else 0/1, true/false or yes/no).")]
 ModelDir = Annotated[Optional[Path], typer.Option("--model", help="Model directory [default: the shipped model].")]
 Db = Annotated[Optional[str], typer.Option("--db", help=DB_HELP)]
+# The review queue's context columns (moderation.queue.context.ContextColumns); None: the default name.
+ArticleCol = Annotated[Optional[str], typer.Option(
+    "--article-col", help="Column holding the article's id, for the queue [default: article_id].")]
+ArticleTitleCol = Annotated[Optional[str], typer.Option(
+    "--article-title-col", help="Column holding the article's title [default: article_title].")]
+ArticleUrlCol = Annotated[Optional[str], typer.Option(
+    "--article-url-col", help="Column holding the article's URL [default: article_url].")]
+AuthorCol = Annotated[Optional[str], typer.Option(
+    "--author-col", help="Column holding the comment's author (name or id) [default: author].")]
+ParentCol = Annotated[Optional[str], typer.Option(
+    "--parent-col", help="Column holding the id of the comment replied to [default: parent_id].")]
+CreatedCol = Annotated[Optional[str], typer.Option(
+    "--created-col", help="Column holding when the comment was posted (ISO time or Unix seconds) [default: created_at].")]
 
 # Library parameters whose command-line spelling is not ``--`` plus the name with dashes.
 _FLAGS = {"paths": "DATA files", "corpus": "--corpus DIR", "from_queue": "--from-queue URL",

@@ -2,21 +2,29 @@
 
 ``create_app(db_url, model=None, secret=None)`` builds a FastAPI app over a
 ``Store``: the review pages (``pages``), the JSON API (``api``) and ``/healthz``.
+Routes that touch the database or hash passwords are plain functions, which
+FastAPI runs in its thread pool, so they never stall the event loop; the only
+``async`` code reads request bodies and adds headers. Behind a trusted proxy the
+scheme and client address come from its headers (``proxy``); over HTTPS the app
+sends HSTS.
 The only JavaScript is ``static/queue.js`` (keyboard shortcuts), so the
 Content-Security-Policy allows no inline script at all. Comments are hostile
 input: they are only ever inserted escaped, highlighted spans included.
 
 Routes raise; the exception handlers here answer, as JSON under ``/api/`` and as
 a page (or a redirect) elsewhere: ``LoginRequired`` → 401 or the login page,
-``Forbidden`` → 403, ``ClaimConflict`` → 409 or back to the form's page with a
-notice, ``ModerationError`` → 400, a value the database refuses → 400.
+``Forbidden`` and ``NotAllowed`` → 403, ``NotFound`` → 404, ``ClaimConflict`` → 409 or back to the
+form's page with a notice, ``ModerationError`` → 400, a value the database
+refuses → 400.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -25,15 +33,17 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy.exc import DataError
 
-from ...categories import REASON_CODES
+from ...categories import CATEGORY_LABELS, CATEGORY_REASON_CODE, REASON_CODES
 from ...errors import ModerationError
-from ..store import ACTIONS, ClaimConflict, Store, open_store
+from ..store import ACTIONS, ClaimConflict, NotAllowed, Store, open_store
 from . import api, pages
-from .auth import Forbidden, LoginRequired, LoginThrottle, Signer
+from .auth import Forbidden, LoginRequired, NotFound, Signer
+from .proxy import ProxyHeaders, trusted_proxies
 
-__all__ = ["create_app", "highlight"]
+__all__ = ["create_app", "highlight", "http_url", "when"]
 
 HERE = Path(__file__).parent
+HSTS = "max-age=31536000"  # a year; sent only over HTTPS
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
@@ -60,6 +70,26 @@ def highlight(text: str, spans: list[dict] | None) -> Markup:
     return Markup("").join(parts)
 
 
+def http_url(value) -> str | None:
+    """``value`` if it is an absolute http(s) URL safe to link to, else None (shown as text, never a link)."""
+    if not isinstance(value, str) or len(value) > 2000 or any(c.isspace() or ord(c) < 32 or c in "\"'<>\\"
+                                                              for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def when(value: str | None) -> str:
+    """An ISO time as "30 Nov 2026, 09:11 UTC" (empty for none)."""
+    if not value:
+        return ""
+    t = _dt.datetime.fromisoformat(value).astimezone(_dt.timezone.utc)
+    return f"{t.day} {t:%b %Y, %H:%M} UTC"
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -78,9 +108,16 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Forbidden)
     def forbidden(request: Request, exc: Forbidden):
+        status = 404 if isinstance(exc, NotFound) else 403
         if _is_api(request):
-            return JSONResponse({"error": exc.message}, status_code=403)
-        return _error_page(request, 403, exc.message)
+            return JSONResponse({"error": exc.message}, status_code=status)
+        return _error_page(request, status, exc.message)
+
+    @app.exception_handler(NotAllowed)
+    def not_allowed(request: Request, exc: NotAllowed):
+        if _is_api(request):
+            return JSONResponse({"error": str(exc)}, status_code=403)
+        return _error_page(request, 403, str(exc))
 
     @app.exception_handler(ClaimConflict)
     def conflict(request: Request, exc: ClaimConflict):
@@ -102,24 +139,29 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _error_page(request, 400, "The request contains characters that cannot be stored.")
 
 
-def create_app(db_url: str | Store | None = None, model=None, secret: str | None = None) -> FastAPI:
+def create_app(db_url: str | Store | None = None, model=None, secret: str | None = None,
+               trusted: str | None = None) -> FastAPI:
     """The review app over the queue database ``db_url`` (or an open ``Store``).
 
     ``model`` serves ``POST /api/score``; without one that route answers 503.
     ``secret`` signs sessions: default ``$MODERATION_SECRET``, else random per
-    process (everyone logs in again after a restart).
+    process (everyone logs in again after a restart). ``trusted``: the proxies
+    whose forwarding headers count (``proxy.trusted_proxies``).
     """
     store = db_url if isinstance(db_url, Store) else open_store(db_url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
-    templates.env.globals.update(reasons=REASON_CODES, actions=ACTIONS)
+    templates.env.globals.update(reason_codes=REASON_CODES, actions=ACTIONS, category_labels=CATEGORY_LABELS,
+                                 category_reason_code=CATEGORY_REASON_CODE)
     templates.env.filters["highlight"] = lambda c: highlight(c.get("text", ""), c.get("spans"))
+    templates.env.filters["http_url"] = http_url
+    templates.env.filters["when"] = when
+    templates.env.filters["category"] = lambda c: CATEGORY_LABELS.get(c, c) if c else "no category"
 
     app = FastAPI(title="moderation review queue", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.store = store
     app.state.model = model
     app.state.templates = templates
     app.state.signer = Signer(secret or os.environ.get("MODERATION_SECRET") or secrets.token_hex(32))
-    app.state.throttle = LoginThrottle()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
     @app.middleware("http")
@@ -131,12 +173,15 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
         response.headers["Referrer-Policy"] = "no-referrer"
         if not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"
+        if request.url.scheme == "https":
+            response.headers["Strict-Transport-Security"] = HSTS
         return response
 
+    app.add_middleware(ProxyHeaders, trusted=trusted_proxies(trusted))  # outermost: runs before the headers
     _install_error_handlers(app)
 
     @app.get("/healthz")
-    def healthz():
+    async def healthz():  # no I/O: answered on the event loop, not queued behind the thread pool's work
         return {"status": "ok"}
 
     for router in (pages.router, api.router):

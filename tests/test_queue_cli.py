@@ -136,7 +136,7 @@ def test_queue_export_any_format_then_train(db, scored, tmp_path, small_model_di
     from moderation.io import read_table
 
     table = read_table(out)
-    assert list(table.columns) == ["id", "text", "label", "action", "reason", "moderator", "decided_at"]
+    assert list(table.columns) == ["id", "text", "label", "action", "reason", "moderator", "decided_at", "source"]
     assert len(table) == 20
     if name.endswith(".csv"):
         r = run("train", out, "--out", tmp_path / "retrained")

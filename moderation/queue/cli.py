@@ -111,7 +111,7 @@ def queue_export(
     out: str = typer.Argument(..., help="Output table (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdout."),
     db: Db = None,
 ):
-    """Write every decided comment as id,text,label,action,reason,moderator,decided_at (label 1 = remove)."""
+    """Write every decided comment as id,text,label,action,reason,moderator,decided_at,source (label 1 = remove)."""
     from ..io import TableWriter
 
     frame = _store(db).export_decisions()

@@ -13,6 +13,7 @@ that has not been undone, and so is its label in ``export_decisions``.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from typing import Any, Iterable, Sequence
 
 import pandas as pd
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 from ..categories import CATEGORIES, REASON_CODES
 from ..errors import ModerationError
 from .accounts import Accounts
-from .ingest import Ingest
+from .ingest import Ingest, storable
 from .schema import as_utc, comments, decisions, iso, make_engine, migrate, moderators, resolve_db_url, utc_now
 
 __all__ = ["Store", "open_store", "export_decisions", "ClaimConflict", "ACTIONS", "STATUSES", "CLAIM_TTL"]
@@ -204,6 +205,38 @@ class Store(Accounts, Ingest):
                 comment_id=row["id"], moderator_id=m["id"], action=action, reason=reason, decided_at=now,
                 score_at_decision=row["score"])).inserted_primary_key[0]
 
+    def record_feedback(self, comment: dict, moderator: str | int, action: str,
+                        reason: str | None = None) -> tuple[str, int]:
+        """Record a decision a client's moderators made elsewhere; return (comment id, decision id).
+
+        For ``comments:suggestscore``: ``comment`` holds ``add_comment``'s arguments
+        (``comment_id``, ``text``, ``score``, ...) and is added if it is new. Unlike
+        ``decide``, neither claims nor the comment's status stop it: the decision
+        is appended and sets the status, so the client's latest word wins in the
+        export. An id already used for another text gets ``@`` and 12 hex digits of
+        the text's sha256, so a decision never lands on a text it was not made on.
+        """
+        if action not in ("remove", "keep"):
+            raise ModerationError(f"feedback is remove or keep, not {action!r}")
+        if reason is not None and reason not in REASON_CODES:
+            raise ModerationError(f"unknown reason {reason!r} (use {', '.join(REASON_CODES)})")
+        m = self._require_moderator(moderator)
+        fields = dict(comment)
+        cid = fields.pop("comment_id")
+        existing = self.comment(cid)
+        if existing is not None and existing["text"] != storable(fields["text"]):
+            digest = hashlib.sha256(storable(fields["text"]).encode("utf-8", "surrogatepass")).hexdigest()
+            cid = f"{cid[:187]}@{digest[:12]}"
+        self.add_comment(cid, **fields)
+        with self.engine.begin() as conn:
+            score = conn.execute(select(comments.c.score).where(comments.c.id == cid)).scalar_one()
+            conn.execute(update(comments).where(comments.c.id == cid)
+                         .values(status=STATUS_FOR_ACTION[action], claimed_by=None, claim_expires=None))
+            did = conn.execute(insert(decisions).values(
+                comment_id=cid, moderator_id=m["id"], action=action, reason=reason, decided_at=utc_now(),
+                score_at_decision=score)).inserted_primary_key[0]
+        return cid, did
+
     def decide_many(self, comment_ids: Iterable[str], moderator: str | int, action: str,
                     reason: str | None = None) -> tuple[list[str], list[str]]:
         """Bulk ``decide``: (ids decided, ids refused because someone else holds or decided them)."""
@@ -248,7 +281,7 @@ class Store(Accounts, Ingest):
     def _decisions_query(self):
         return (select(decisions.c.id, decisions.c.comment_id, moderators.c.name.label("moderator"),
                        decisions.c.action, decisions.c.reason, decisions.c.undoes, decisions.c.decided_at,
-                       decisions.c.score_at_decision, comments.c.text)
+                       decisions.c.score_at_decision, comments.c.text, comments.c.source)
                 .join(moderators, moderators.c.id == decisions.c.moderator_id)
                 .join(comments, comments.c.id == decisions.c.comment_id))
 
@@ -273,11 +306,13 @@ class Store(Accounts, Ingest):
 
     # -- export and stats ---------------------------------------------------
     def export_decisions(self) -> pd.DataFrame:
-        """Every decided comment as ``id,text,label,action,reason,moderator,decided_at``.
+        """Every decided comment as ``id,text,label,action,reason,moderator,decided_at,source``.
 
         The label is 1 for remove and 0 for keep; a comment's latest decision that
         was not undone wins; comments whose standing decision is escalate (no final
-        word yet) are left out. ``moderation train`` accepts the table as is.
+        word yet) are left out. ``source`` is where the comment came from (a scored
+        file's name, or ``perspective:CLIENT`` for a Perspective client's comments).
+        ``moderation train`` accepts the table as is.
         """
         query = self._decisions_query().order_by(decisions.c.comment_id, decisions.c.id)
         with self.engine.connect() as conn:
@@ -285,9 +320,9 @@ class Store(Accounts, Ingest):
         latest = _standing_by_comment(rows)
         out = [{"id": d["comment_id"], "text": d["text"], "label": 1 if d["action"] == "remove" else 0,
                 "action": d["action"], "reason": d["reason"] or "", "moderator": d["moderator"],
-                "decided_at": iso(d["decided_at"])}
+                "decided_at": iso(d["decided_at"]), "source": d["source"]}
                for d in sorted(latest.values(), key=lambda d: d["id"]) if d["action"] in ("remove", "keep")]
-        columns = ["id", "text", "label", "action", "reason", "moderator", "decided_at"]
+        columns = ["id", "text", "label", "action", "reason", "moderator", "decided_at", "source"]
         frame = pd.DataFrame(out, columns=columns)
         frame["label"] = frame["label"].astype(int)
         return frame

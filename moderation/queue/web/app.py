@@ -1,7 +1,10 @@
 """The review web app: the routers, the security headers, and one place where errors become responses.
 
-``create_app(db_url, model=None, secret=None)`` builds a FastAPI app over a
-``Store``: the review pages (``pages``), the JSON API (``api``) and ``/healthz``.
+``create_app(db_url, model=None, secret=None, api_only=False)`` builds a FastAPI
+app over a ``Store``: the review pages (``pages``), the JSON API (``api``), the
+Perspective API (``perspective``) and ``/healthz``; with ``api_only``, only the
+scoring endpoints, the discovery document and ``/healthz``. Request bodies are
+limited in size (``limits``) before they are read whole.
 The only JavaScript is ``static/queue.js`` (keyboard shortcuts), so the
 Content-Security-Policy allows no inline script at all. Comments are hostile
 input: they are only ever inserted escaped, highlighted spans included.
@@ -9,7 +12,9 @@ input: they are only ever inserted escaped, highlighted spans included.
 Routes raise; the exception handlers here answer, as JSON under ``/api/`` and as
 a page (or a redirect) elsewhere: ``LoginRequired`` → 401 or the login page,
 ``Forbidden`` → 403, ``ClaimConflict`` → 409 or back to the form's page with a
-notice, ``ModerationError`` → 400, a value the database refuses → 400.
+notice, ``ModerationError`` → 400, a value the database refuses → 400, a body
+over the size limit → 413. On the Perspective API's paths every error is in
+Google's shape (``{"error": {"code", "message", "status", "details"}}``).
 """
 
 from __future__ import annotations
@@ -19,17 +24,22 @@ import secrets
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException
+
+from ...perspective import Perspective, PerspectiveError
 
 from ...categories import REASON_CODES
 from ...errors import ModerationError
 from ..store import ACTIONS, ClaimConflict, Store, open_store
-from . import api, pages
+from . import api, pages, perspective
 from .auth import Forbidden, LoginRequired, LoginThrottle, Signer
+from .limits import MAX_BATCH_BODY, MAX_BODY, BodyLimit, BodyTooLarge
 
 __all__ = ["create_app", "highlight"]
 
@@ -68,7 +78,45 @@ def _error_page(request: Request, status: int, message: str):
     return pages.render(request, "error.html", {"user": None, "message": message}, status)
 
 
+def _google_error(request: Request, exc: PerspectiveError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.code == 401 else None
+    return perspective.GoogleJSON(exc.body(), exc.code, pretty=perspective.pretty(request), headers=headers)
+
+
+def _too_large(path: str, limit: int):
+    """The answer to a body over the limit: in Google's shape on the Perspective paths."""
+    if path.endswith("comments:batchAnalyze"):
+        error = PerspectiveError(f"Request body larger than {limit} bytes: send fewer comments per batch.", code=413)
+        return perspective.GoogleJSON(error.body(), 413)
+    if perspective.is_perspective_path(path):
+        return perspective.GoogleJSON(PerspectiveError.too_long(limit).body(), 400)
+    if path.startswith("/api/"):
+        return JSONResponse({"error": f"request body larger than {limit} bytes"}, status_code=413)
+    return HTMLResponse(f"<!doctype html><title>Too large</title><p>Request body larger than {limit} bytes.</p>",
+                        status_code=413)
+
+
+def _body_limit(path: str) -> int:
+    return MAX_BATCH_BODY if path.endswith("comments:batchAnalyze") else MAX_BODY
+
+
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PerspectiveError)
+    def perspective_error(request: Request, exc: PerspectiveError):
+        return _google_error(request, exc)
+
+    @app.exception_handler(BodyTooLarge)
+    def body_too_large(request: Request, exc: BodyTooLarge):
+        return _too_large(exc.path, exc.limit)
+
+    @app.exception_handler(HTTPException)
+    async def not_found(request: Request, exc: HTTPException):
+        if perspective.is_perspective_path(request.url.path):
+            status = {404: "NOT_FOUND", 405: "INVALID_ARGUMENT"}.get(exc.status_code, "INVALID_ARGUMENT")
+            return _google_error(request, PerspectiveError(str(exc.detail), code=exc.status_code, status=status,
+                                                           error_type=None))
+        return await http_exception_handler(request, exc)
+
     @app.exception_handler(LoginRequired)
     def login_required(request: Request, exc: LoginRequired):
         if _is_api(request):
@@ -90,6 +138,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ModerationError)
     def bad_request(request: Request, exc: ModerationError):
+        if perspective.is_perspective_path(request.url.path):
+            return _google_error(request, PerspectiveError(str(exc)))
         if _is_api(request):
             return JSONResponse({"error": str(exc)}, status_code=400)
         return _error_page(request, 400, str(exc))
@@ -97,17 +147,23 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     def refused_value(request: Request, exc: DataError):
         # values the database refuses (PostgreSQL: a NUL character in a text parameter) are the request's fault
+        if perspective.is_perspective_path(request.url.path):
+            return _google_error(request, PerspectiveError("The database refused a value in the request."))
         if _is_api(request):
             return JSONResponse({"error": "the database refused a value in the request"}, status_code=400)
         return _error_page(request, 400, "The request contains characters that cannot be stored.")
 
 
-def create_app(db_url: str | Store | None = None, model=None, secret: str | None = None) -> FastAPI:
+def create_app(db_url: str | Store | None = None, model=None, secret: str | None = None, *,
+               api_only: bool = False) -> FastAPI:
     """The review app over the queue database ``db_url`` (or an open ``Store``).
 
-    ``model`` serves ``POST /api/score``; without one that route answers 503.
-    ``secret`` signs sessions: default ``$MODERATION_SECRET``, else random per
-    process (everyone logs in again after a restart).
+    ``model`` serves ``POST /api/score`` and the Perspective API; without one those
+    routes answer 503. ``secret`` signs sessions: default ``$MODERATION_SECRET``,
+    else random per process (everyone logs in again after a restart).
+    ``api_only``: only the scoring endpoints, the discovery document and
+    ``/healthz`` (keys still live in the database); analyzed comments are then
+    never added to the queue.
     """
     store = db_url if isinstance(db_url, Store) else open_store(db_url)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -120,7 +176,11 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
     app.state.templates = templates
     app.state.signer = Signer(secret or os.environ.get("MODERATION_SECRET") or secrets.token_hex(32))
     app.state.throttle = LoginThrottle()
-    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.perspective = Perspective(model, store, keep_comments=not api_only) if model is not None else None
+    if not api_only:
+        app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(BodyLimit, limit_for=_body_limit, too_large=_too_large)
+    app.add_middleware(perspective.MergeSlashes)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -139,8 +199,12 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
     def healthz():
         return {"status": "ok"}
 
-    for router in (pages.router, api.router):
-        # added route by route rather than with include_router, so that app.routes lists every route
-        # (the security tests enumerate it to check each one refuses anonymous requests)
-        app.router.routes.extend(router.routes)
+    routes = [*perspective.router.routes]
+    if api_only:
+        routes += [r for r in api.router.routes if r.path == "/api/score"]
+    else:
+        routes += [*pages.router.routes, *api.router.routes]
+    # added route by route rather than with include_router, so that app.routes lists every route
+    # (the security tests enumerate it to check each one refuses anonymous requests)
+    app.router.routes.extend(routes)
     return app

@@ -257,8 +257,8 @@ def parse_analyze(body: dict, available: Sequence[str]) -> AnalyzeRequest:
         if name not in ATTRIBUTES:
             raise PerspectiveError(f"Unknown requested attribute: {key}")
         if name not in available:
-            raise PerspectiveError(f"Unknown requested attribute: {key} (this model has no "
-                                   f"{ATTRIBUTES[name] if name != 'SEVERE_TOXICITY' else 'category'} for it)")
+            needs = "identity_attack or threat" if name == "SEVERE_TOXICITY" else ATTRIBUTES[name]
+            raise PerspectiveError(f"Unknown requested attribute: {key} (this model has no {needs} category)")
         if params is not None and not isinstance(params, dict):
             raise _invalid(f"requested_attributes[{key}]", "type.googleapis.com/"
                            "google.commentanalyzer.v1alpha1.AttributeParameters")

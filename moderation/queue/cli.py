@@ -146,14 +146,23 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (keep loopback behind a TLS proxy)."),
     port: int = typer.Option(8000, help="Port to listen on."),
     model: ModelDir = None,
+    api_only: bool = typer.Option(False, "--api-only", help="Only the scoring endpoints (the Perspective API, "
+                                  "/api/score), the discovery document and /healthz: no review pages."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes, each with its own copy of the model "
+                                "(one per core for the most scoring throughput)."),
 ):
-    """Run the review web app (FastAPI under uvicorn)."""
+    """Run the review web app and the Perspective API (FastAPI under uvicorn)."""
     from ..extras import require
 
-    uvicorn = require("uvicorn", "queue", "the review queue")
+    require("uvicorn", "queue", "the review queue")
     require("fastapi", "queue", "the review queue")
-    from .web import create_app
+    from .web.server import run
 
-    app = create_app(_store(db), model=_load_model(model, required=model is not None))
-    typer.echo(f"Review queue on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers < 1:
+        raise ModerationError("--workers must be at least 1")
+    store = _store(db)
+    what = "Perspective API" if api_only else "Review queue and Perspective API"
+    typer.echo(f"{what} on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
+               "(Ctrl-C to stop)", err=True)
+    run(store.url, _load_model(model, required=model is not None), model, host=host, port=port, workers=workers,
+        api_only=api_only)

@@ -599,8 +599,9 @@ class Perspective:
 
     @staticmethod
     def _comment_id(client_token: str | None, community_id: str | None, text: str, random: bool = False) -> str:
-        """``clientToken`` as the queue's comment id; without one a digest of community and text (or random)."""
-        if client_token and len(client_token) <= 200:
+        """``clientToken`` as the queue's comment id; without a usable one (none, over 200 characters, a NUL),
+        a digest of community, token and text, or a random id."""
+        if client_token and len(client_token) <= 200 and "\x00" not in client_token:
             return client_token
         if random and not client_token:
             return "perspective:" + uuid.uuid4().hex

@@ -90,6 +90,36 @@ def hostile_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+POSTGRES_TABLES = ("sessions", "decisions", "comments", "moderators", "schema_version")
+
+
+def fresh_postgres_url() -> str:
+    """The PostgreSQL database named by MODERATION_TEST_POSTGRES, with the queue's tables dropped; skips (fails
+    in CI) when it is not set or not reachable."""
+    url = os.environ.get("MODERATION_TEST_POSTGRES")
+    if not url:
+        skip_or_fail("MODERATION_TEST_POSTGRES is not set (a PostgreSQL URL the tests may wipe)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        skip_or_fail('psycopg is not installed (pip install "psycopg[binary]")')
+    from sqlalchemy import create_engine
+
+    from moderation.queue.schema import resolve_db_url
+
+    url = resolve_db_url(url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for table in POSTGRES_TABLES:
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
+    except Exception as e:  # no server listening, bad credentials
+        skip_or_fail(f"cannot reach PostgreSQL at {engine.url!r}: {str(e).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    return url
+
+
 @pytest.fixture(scope="session")
 def default_model() -> moderation.Model:
     return moderation.load_model()

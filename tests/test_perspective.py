@@ -6,7 +6,6 @@ MODERATION_TEST_POSTGRES), and the discovery document. No server here: tests/tes
 from __future__ import annotations
 
 import json
-import os
 import threading
 from importlib import resources
 
@@ -396,37 +395,14 @@ def coral_feedback(text: str, value: int, comment_id: str = CORAL_ID) -> dict:
             "communityId": "Coral:https://comments.example.org/", "clientToken": f"comment:{comment_id}"}
 
 
-TABLES = ("sessions", "decisions", "comments", "moderators", "schema_version")
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request, tmp_path):
-    from conftest import require_modules, skip_or_fail
+    from conftest import fresh_postgres_url, require_modules
 
     require_modules("sqlalchemy")
     from moderation.queue.store import open_store
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'queue.db'}"
-    else:
-        url = os.environ.get("MODERATION_TEST_POSTGRES")
-        if not url:
-            skip_or_fail("MODERATION_TEST_POSTGRES is not set (a PostgreSQL URL the tests may wipe)")
-        from sqlalchemy import create_engine
-
-        from moderation.queue.schema import resolve_db_url
-
-        url = resolve_db_url(url)
-        engine = create_engine(url)
-        try:
-            with engine.begin() as conn:
-                for table in TABLES:
-                    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table} CASCADE")
-        except Exception as e:  # noqa: BLE001 (no server, bad credentials)
-            skip_or_fail(f"cannot reach PostgreSQL at {engine.url!r}: {str(e).splitlines()[0]}")
-        finally:
-            engine.dispose()
-    s = open_store(url)
+    s = open_store(f"sqlite:///{tmp_path / 'queue.db'}" if request.param == "sqlite" else fresh_postgres_url())
     s.add_moderator("coral", "coral-password")
     s.add_moderator("alice", "alice-password")
     yield s

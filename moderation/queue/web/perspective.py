@@ -40,8 +40,9 @@ class GoogleJSON(JSONResponse):
         super().__init__(content, status_code=status_code, headers=headers)
 
     def render(self, content) -> bytes:
-        return json.dumps(content, ensure_ascii=False, indent=2 if getattr(self, "pretty", True) else None,
-                          separators=None if getattr(self, "pretty", True) else (",", ":")).encode("utf-8")
+        if self.pretty:
+            return json.dumps(content, ensure_ascii=False, indent=2).encode("utf-8")
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def pretty(request: Request) -> bool:

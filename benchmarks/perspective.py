@@ -250,9 +250,11 @@ def mapping(model_dir: str | None) -> list[dict]:
     kinds = np.array([k for _, k in rows])
     severe = np.isin(kinds, ["identity_attack", "threat"]).astype(int)
     s, ia, th, ins, ob = (table[c].to_numpy() for c in ("score", "identity_attack", "threat", "insult", "obscene"))
-    candidates = {"TOXICITY alone": s, "TOXICITY × strongest of the four categories": s * np.maximum.reduce([ia, th, ins, ob]),
+    candidates = {"TOXICITY alone": s,
+                  "TOXICITY × strongest of the four categories": s * np.maximum.reduce([ia, th, ins, ob]),
                   "TOXICITY × max(identity_attack, threat) (served)": s * np.maximum(ia, th),
-                  "TOXICITY × max(identity_attack, threat, insult × obscene)": s * np.maximum.reduce([ia, th, ins * ob])}
+                  "TOXICITY × max(identity_attack, threat, insult × obscene)":
+                      s * np.maximum.reduce([ia, th, ins * ob])}
     return [{"rule": k, "roc_auc": round(float(roc_auc_score(severe, v)), 3),
              **{f"mean_{kind}": round(float(v[kinds == kind].mean()), 3)
                 for kind in ("civil", "insult", "obscene", "identity_attack", "threat")}}

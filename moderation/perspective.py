@@ -247,7 +247,8 @@ def parse_analyze(body: dict, available: Sequence[str]) -> AnalyzeRequest:
     text = _comment_text(body)
     requested = body.get("requestedAttributes")
     if requested is not None and not isinstance(requested, dict):
-        raise _invalid("requested_attributes", "type.googleapis.com/google.commentanalyzer.v1alpha1.AttributeParameters")
+        raise _invalid("requested_attributes",
+                       "type.googleapis.com/google.commentanalyzer.v1alpha1.AttributeParameters")
     if not requested:
         raise PerspectiveError("Missing requested_attributes", error_type="NO_REQUESTED_ATTRIBUTES")
     attributes = []

@@ -32,10 +32,9 @@ from markupsafe import Markup, escape
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from ...perspective import Perspective, PerspectiveError
-
 from ...categories import REASON_CODES
 from ...errors import ModerationError
+from ...perspective import Perspective, PerspectiveError
 from ..store import ACTIONS, ClaimConflict, Store, open_store
 from . import api, pages, perspective
 from .auth import Forbidden, LoginRequired, LoginThrottle, Signer
@@ -110,7 +109,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _too_large(exc.path, exc.limit)
 
     @app.exception_handler(HTTPException)
-    async def not_found(request: Request, exc: HTTPException):
+    async def http_error(request: Request, exc: HTTPException):
         if perspective.is_perspective_path(request.url.path):
             status = {404: "NOT_FOUND", 405: "INVALID_ARGUMENT"}.get(exc.status_code, "INVALID_ARGUMENT")
             return _google_error(request, PerspectiveError(str(exc.detail), code=exc.status_code, status=status,

@@ -99,6 +99,35 @@ def _body_limit(path: str) -> int:
     return MAX_BATCH_BODY if path.endswith("comments:batchAnalyze") else MAX_BODY
 
 
+_SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                     (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+
+
+class SecurityHeaders:
+    """ASGI middleware: the security headers on every response, and ``Cache-Control: no-store`` outside ``/static/``.
+
+    Plain ASGI rather than ``@app.middleware``: it only rewrites the response's
+    start message, which costs a fraction of running each request in a task.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        extra = _SECURITY_HEADERS + ([] if scope["path"].startswith("/static/") else [(b"cache-control", b"no-store")])
+        names = {name for name, _ in extra}
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in names]
+                message = {**message, "headers": kept + extra}
+            await send(message)
+
+        return await self.app(scope, receive, with_headers)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PerspectiveError)
     def perspective_error(request: Request, exc: PerspectiveError):
@@ -181,16 +210,7 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
     app.add_middleware(BodyLimit, limit_for=_body_limit, too_large=_too_large)
     app.add_middleware(perspective.MergeSlashes)
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        if not request.url.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store"
-        return response
+    app.add_middleware(SecurityHeaders)
 
     _install_error_handlers(app)
 

@@ -188,8 +188,9 @@ def test_missing_key_and_bearer_tokens(served):
     status, answer = post(served, "/v1alpha1/comments:analyze", body, {"Authorization": f"Bearer {served.key}"})
     assert status == 200 and answer["attributeScores"]["TOXICITY"]["summaryScore"]["value"] == want(
         served.model, TEXT)["TOXICITY"]
-    status, answer = post(served, "/v1alpha1/comments:analyze", body, {"X-Goog-Api-Key": served.key})
-    assert status == 200
+    r = httpx.post(f"{served.base}/v1alpha1/comments:analyze", content=body, headers={"X-Goog-Api-Key": served.key})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json; charset=UTF-8"
+    assert (r.headers["cache-control"], r.headers["x-frame-options"]) == ("no-store", "DENY")  # answers are private
     status, answer = post(served, "/v1alpha1/comments:analyze", body, {"Authorization": "Bearer mq_nope"})
     assert (status, answer["error"]["status"]) == (401, "UNAUTHENTICATED")
 
@@ -343,6 +344,7 @@ def test_the_size_limit_covers_the_queue_api_too(served):
     r = httpx.post(f"{served.base}/api/score", content=b"x" * (MAX_BODY + 1),
                    headers={"Authorization": f"Bearer {served.key}"})
     assert (r.status_code, r.json()) == (413, {"error": f"request body larger than {MAX_BODY} bytes"})
+    assert (r.headers["cache-control"], r.headers["x-content-type-options"]) == ("no-store", "nosniff")
     r = httpx.post(f"{served.base}/decide", content=b"x" * (MAX_BODY + 1))
     assert r.status_code == 413
 

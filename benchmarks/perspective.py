@@ -16,7 +16,9 @@ worker count:
 * **20 clients, flat out**: each sends its next request as soon as the last one is
   answered: the most requests per second the server gives on this machine.
 
-Prints a table (p50 and p99 latency, requests per second, errors) and with
+Prints a table (p50 and p99 latency, requests per second, errors, and the CPU
+time the server's processes spent per request, which other jobs on the machine
+do not inflate the way they do latency) and with
 ``--out`` writes it to ``benchmarks/results/perspective.md`` and ``.json``. The load
 generator shares the machine's cores with the server: its CPU time is reported.
 ``--mapping`` also measures how well SEVERE_TOXICITY candidates pick out identity
@@ -189,11 +191,16 @@ async def _client(port: int, requests: list[bytes], offset: int, deadline: float
         writer.close()
 
 
-def phase(port: int, requests: list[bytes], clients: int, seconds: float, rate: float | None = None) -> dict:
-    """``clients`` connections for ``seconds``: flat out, or ``rate`` requests/s between them (Poisson)."""
+def phase(port: int, requests: list[bytes], clients: int, seconds: float, rate: float | None = None,
+          server: int | None = None) -> dict:
+    """``clients`` connections for ``seconds``: flat out, or ``rate`` requests/s between them (Poisson).
+
+    With ``server`` (its process id), also the CPU time its processes spent per request.
+    """
     latencies: list[float] = []
     errors: list[str] = []
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+    server0 = _tree_cpu(server) if server else None
     t0 = time.perf_counter()
 
     async def main():
@@ -205,6 +212,7 @@ def phase(port: int, requests: list[bytes], clients: int, seconds: float, rate: 
     asyncio.run(main())
     elapsed = time.perf_counter() - t0
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+    server_ms = (_tree_cpu(server) - server0) * 1000 / max(1, len(latencies)) if server else None
     ms = sorted(x * 1000 for x in latencies)
 
     def pct(p):
@@ -214,7 +222,8 @@ def phase(port: int, requests: list[bytes], clients: int, seconds: float, rate: 
             "requests_per_s": round(len(ms) / elapsed, 1), "p50_ms": round(pct(50), 2), "p90_ms": round(pct(90), 2),
             "p99_ms": round(pct(99), 2), "max_ms": round(ms[-1], 2) if ms else None, "errors": len(errors),
             "first_errors": errors[:3],
-            "client_cpu_s": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 2)}
+            "client_cpu_s": round((cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime), 2),
+            "server_cpu_ms_per_request": round(server_ms, 2) if server_ms is not None else None}
 
 
 def measure(workers: int, seconds: float, rate: float, model: str | None, texts: list[str]) -> dict:
@@ -223,10 +232,11 @@ def measure(workers: int, seconds: float, rate: float, model: str | None, texts:
         try:
             requests = [coral_request(t, key) for t in texts]
             phase(port, requests, CLIENTS, min(3.0, seconds))  # warm-up: every worker loaded and busy
+            pid = proc.pid
             return {"workers": workers,
-                    "one client": phase(port, requests, 1, seconds),
-                    f"{CLIENTS} clients, {rate:g} requests/s": phase(port, requests, CLIENTS, seconds, rate),
-                    f"{CLIENTS} clients, flat out": phase(port, requests, CLIENTS, seconds)}
+                    "one client": phase(port, requests, 1, seconds, server=pid),
+                    f"{CLIENTS} clients, {rate:g} requests/s": phase(port, requests, CLIENTS, seconds, rate, pid),
+                    f"{CLIENTS} clients, flat out": phase(port, requests, CLIENTS, seconds, server=pid)}
         finally:
             stop_server(proc)
 
@@ -274,15 +284,15 @@ def machine() -> dict:
 
 
 def render(results: list[dict], info: dict) -> str:
-    lines = ["| workers | load | requests | requests/s | p50 | p99 | max | errors | client CPU |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| workers | load | requests | requests/s | p50 | p99 | max | errors | server CPU per request "
+             "| client CPU |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
         for name, p in r.items():
             if name == "workers":
                 continue
             lines.append(f"| {r['workers']} | {name} | {p['requests']:,} | {p['requests_per_s']:,.0f} | "
                          f"{p['p50_ms']:.1f} ms | {p['p99_ms']:.1f} ms | {p['max_ms']:.0f} ms | {p['errors']} | "
-                         f"{p['client_cpu_s']:.1f} s of {p['seconds']:.0f} s |")
+                         f"{p['server_cpu_ms_per_request']:.2f} ms | {p['client_cpu_s']:.1f} s of {p['seconds']:.0f} s |")
     lines.append("")
     lines.append(f"Machine: {info['nproc']} cores ({info['usable_cores']} usable), {info['cpu']}; Python "
                  f"{info['python']}; model: {info['model']}. {info['date']}; load average "

@@ -47,7 +47,8 @@ from moderation.queue.web import auth as web  # noqa: E402
 from moderation.queue.schema import comments, decisions, moderators
 from moderation.queue.store import open_store  # noqa: E402
 from moderation.queue.web import create_app  # noqa: E402
-from conftest import fresh_postgres_url, scored_frame  # noqa: E402
+from moderation.queue.web.perspective import is_perspective_path  # noqa: E402
+from conftest import fresh_postgres_url, scored_frame, skip_or_fail  # noqa: E402
 
 SECRET = "security-test-secret"
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
@@ -81,7 +82,9 @@ INJECTIONS = [
     "x' UNION SELECT name, password_hash FROM moderators --",
     "1 OR 1=1",
 ]
-OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login")}
+OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"),
+               # the Perspective API's discovery document is public, as Google's is
+               ("GET", "/$discovery/rest"), ("GET", "/discovery/v1/apis/commentanalyzer/v1alpha1/rest")}
 
 
 # -- fixtures ---------------------------------------------------------------------------------
@@ -200,7 +203,7 @@ def _routes() -> list[tuple[str, str]]:
 
 ROUTES = _routes()
 GUARDED = [(m, p) for m, p in ROUTES if (m, p) not in OPEN_ROUTES and m != "HEAD"]
-FORM_POSTS = [p for m, p in GUARDED if m == "POST" and not p.startswith("/api/")]
+FORM_POSTS = [p for m, p in GUARDED if m == "POST" and not p.startswith("/api/") and not is_perspective_path(p)]
 API_POSTS = [p for m, p in GUARDED if m == "POST" and p.startswith("/api/")]
 
 
@@ -242,7 +245,10 @@ def test_every_route_refuses_without_valid_credentials(app, store, method, path,
         body = {"comment_id": "l001", "action": "remove", "ids": ["l001"], "text": "x", "csrf": "x"}
         kwargs["json" if path.startswith("/api/") else "data"] = body
     r = c.request(method, path, **kwargs)
-    if path.startswith("/api/"):
+    if is_perspective_path(path):  # Google's errors: no key 403, a bad OAuth-style bearer 401
+        want = (401, "UNAUTHENTICATED") if cred.startswith("bearer") else (403, "PERMISSION_DENIED")
+        assert (r.status_code, r.json()["error"]["status"]) == want, r.text
+    elif path.startswith("/api/"):
         assert r.status_code == 401, r.text
         assert r.json() == {"error": "authentication required"}
     else:
@@ -649,7 +655,7 @@ def test_hostile_content_is_inert_on_every_page(app, hostile_store, small_model)
                                                                      "csrf": tr}),
         "error page with payload reason code": root.post("/decide", data={"comment_id": "p0", "action": "keep",
                                                                           "reason_code": PAYLOADS[1], "csrf": tr}),
-        "error page with payload bulk author": root.post("/authors/remove-pending", data={"author": PAYLOADS[2],
+        "error page with payload bulk author": root.post("/authors/remove-pending", data={"author": PAYLOADS[2] + "?",
                                                                                           "csrf": tr}),
         "login with payload error": client(app).get("/login?error=" + quote(PAYLOADS[0])),
     }

@@ -426,7 +426,7 @@ def test_export_trains_a_model(store, small_model, tmp_path):
     store.add_scored(scored_frame(small_model), all_rows=True, model=small_model)
     assert _decide_by_label(store) == {0: 12, 1: 12}
     out = store.export_decisions()
-    assert list(out.columns) == ["id", "text", "label", "action", "reason_code", "moderator", "decided_at"]
+    assert list(out.columns) == ["id", "text", "label", "action", "reason_code", "moderator", "decided_at", "source"]
     assert len(out) == 24 and sorted(out["label"].value_counts().to_dict().items()) == [(0, 12), (1, 12)]
     assert set(out.loc[out["label"] == 1, "action"]) == {"remove"}
     path = tmp_path / "decisions.csv"

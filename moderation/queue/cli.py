@@ -15,7 +15,7 @@ import typer
 
 from ..cliutil import (ArticleCol, ArticleTitleCol, ArticleUrlCol, AuthorCol, CreatedCol, Db, ModelDir, ParentCol,
                        user_errors)
-from ..errors import ModerationError
+from ..errors import ModerationError, ParameterError
 
 __all__ = ["queue_app", "users_app", "serve"]
 
@@ -184,7 +184,7 @@ def queue_export(
     out: str = typer.Argument(..., help="Output table (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdout."),
     db: Db = None,
 ):
-    """Write every decided comment as id,text,label,action,reason_code,moderator,decided_at (label 1 = remove)."""
+    """Write every decided comment as id,text,label,action,reason_code,moderator,decided_at,source (label 1 = remove)."""
     from ..io import TableWriter
 
     frame = _store(db).export_decisions()
@@ -223,15 +223,23 @@ def serve(
         None, "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-*/Forwarded headers are believed, comma-separated, * for any "
              "[default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1]."),
+    api_only: bool = typer.Option(False, "--api-only", help="Only the scoring endpoints (the Perspective API, "
+                                  "/api/score), the discovery document and /healthz: no review pages."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes, each with its own copy of the model "
+                                "(one per core for the most scoring throughput)."),
 ):
-    """Run the review web app (FastAPI under uvicorn)."""
+    """Run the review web app and the Perspective API (FastAPI under uvicorn)."""
     from ..extras import require
 
-    uvicorn = require("uvicorn", "queue", "the review queue")
+    require("uvicorn", "queue", "the review queue")
     require("fastapi", "queue", "the review queue")
-    from .web import create_app
+    from .web.server import run
 
-    app = create_app(_store(db), model=_load_model(model, required=model is not None), trusted=forwarded_allow_ips)
-    typer.echo(f"Review queue on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    # the app reads the forwarding headers itself (web.proxy), X-Forwarded-* and Forwarded alike
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    if workers < 1:
+        raise ParameterError("{workers} must be at least 1", "workers")
+    store = _store(db)
+    what = "Perspective API" if api_only else "Review queue and Perspective API"
+    typer.echo(f"{what} on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
+               "(Ctrl-C to stop)", err=True)
+    run(store.url, _load_model(model, required=model is not None), model, host=host, port=port, workers=workers,
+        api_only=api_only, trusted=forwarded_allow_ips)

@@ -22,7 +22,7 @@ from ..errors import ModerationError
 from .context import ContextColumns
 from .schema import comments, utc_now
 
-__all__ = ["Ingest", "AddResult", "ContextColumns"]
+__all__ = ["Ingest", "AddResult", "ContextColumns", "storable"]
 
 
 @dataclass
@@ -59,6 +59,11 @@ def _text_or_none(value) -> str | None:
         return None
     s = str(value)
     return s if s.strip() else None
+
+
+def storable(text: str) -> str:
+    """``text`` with NUL characters as U+FFFD (PostgreSQL refuses NUL in text)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _chunks(seq: Sequence, n: int = 500) -> Iterable[Sequence]:
@@ -237,3 +242,24 @@ class Ingest:
                 except IntegrityError:
                     result.skipped += 1
 
+    def add_comment(self, comment_id: str, text: str, *, score: float, threshold: float, source: str = "",
+                    categories: dict | None = None, spans: list | None = None, article_id: str | None = None,
+                    model_version: str = "unknown") -> bool:
+        """Add one scored comment to the queue, pending; False if ``comment_id`` is already there (nothing changes).
+
+        NUL characters in the text become U+FFFD (one for one, so span offsets hold):
+        PostgreSQL refuses them, and the comment must still be stored.
+        """
+        record = {"id": comment_id, "text": storable(text), "source": storable(source)[:300],
+                  "article_id": storable(article_id)[:200] if article_id else None, "thread_id": None,
+                  "score": float(score), "threshold": float(threshold), "uncertainty": abs(score - threshold),
+                  "categories": categories or None,
+                  "top_category": max(categories, key=categories.get) if categories else None, "reasons": None,
+                  "spans": [{**s, "fragment": storable(s["fragment"])} for s in spans] if spans else None,
+                  "model_version": model_version, "added_at": utc_now(), "status": "pending"}
+        try:
+            with self.transaction() as conn:
+                conn.execute(insert(comments).values(**record))
+            return True
+        except IntegrityError:
+            return False

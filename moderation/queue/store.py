@@ -18,6 +18,7 @@ equals what the log says, however requests interleave.
 from __future__ import annotations
 
 import datetime as _dt
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -28,7 +29,7 @@ from sqlalchemy.engine import Connection
 from ..categories import CATEGORIES, REASON_CODES
 from ..errors import ModerationError
 from .accounts import Accounts
-from .ingest import Ingest
+from .ingest import Ingest, storable
 from .schema import (WRITES, as_utc, batches, comments, decisions, iso, make_engine, migrate, moderators,
                      resolve_db_url, utc_now)
 
@@ -246,6 +247,34 @@ class Store(Accounts, Ingest):
                 raise ClaimConflict(refusal)
             return _record(conn, row, m["id"], action, reason_code, note, None, utc_now())
 
+    def record_feedback(self, comment: dict, moderator: str | int, action: str,
+                        reason_code: str | None = None) -> tuple[str, int]:
+        """Record a decision a client's moderators made elsewhere; return (comment id, decision id).
+
+        For ``comments:suggestscore``: ``comment`` holds ``add_comment``'s arguments
+        (``comment_id``, ``text``, ``score``, ...) and is added if it is new. Unlike
+        ``decide``, neither claims nor the comment's status stop it: the decision
+        is appended and sets the status (under the comment's row lock, as every
+        decision), so the client's latest word wins in the export. An id already
+        used for another text gets ``@`` and 12 hex digits of the text's sha256, so
+        a decision never lands on a text it was not made on.
+        """
+        if action not in ("remove", "keep"):
+            raise ModerationError(f"feedback is remove or keep, not {action!r}")
+        reason_code, _ = _check_decision(action, reason_code, None)
+        m = self._require_moderator(moderator)
+        fields = dict(comment)
+        cid = fields.pop("comment_id")
+        existing = self.comment(cid)
+        if existing is not None and existing["text"] != storable(fields["text"]):
+            digest = hashlib.sha256(storable(fields["text"]).encode("utf-8", "surrogatepass")).hexdigest()
+            cid = f"{cid[:187]}@{digest[:12]}"
+        self.add_comment(cid, **fields)
+        with self.transaction() as conn:
+            row = self._lock_comments(conn, [cid])[cid]
+            did = _record(conn, row, m["id"], action, reason_code, None, None, utc_now())
+        return cid, did
+
     def decide_many(self, comment_ids: Iterable[str], moderator: str | int, action: str,
                     reason_code: str | None = None, note: str | None = None) -> Bulk:
         """One bulk action: decide every comment that ``decide`` would allow, in one transaction and one batch.
@@ -399,7 +428,7 @@ class Store(Accounts, Ingest):
         return (select(decisions.c.id, decisions.c.comment_id, moderators.c.name.label("moderator"),
                        decisions.c.moderator_id, decisions.c.action, decisions.c.reason_code, decisions.c.note,
                        decisions.c.undoes, decisions.c.batch_id, decisions.c.decided_at,
-                       decisions.c.score_at_decision, comments.c.text, comments.c.author)
+                       decisions.c.score_at_decision, comments.c.text, comments.c.author, comments.c.source)
                 .join(moderators, moderators.c.id == decisions.c.moderator_id)
                 .join(comments, comments.c.id == decisions.c.comment_id))
 
@@ -458,11 +487,13 @@ class Store(Accounts, Ingest):
 
     # -- export and stats ---------------------------------------------------
     def export_decisions(self) -> pd.DataFrame:
-        """Every decided comment as ``id,text,label,action,reason_code,moderator,decided_at``.
+        """Every decided comment as ``id,text,label,action,reason_code,moderator,decided_at,source``.
 
         The label is 1 for remove and 0 for keep; a comment's latest decision that
         was not undone wins; comments whose standing decision is escalate (no final
-        word yet) are left out. ``moderation train`` accepts the table as is.
+        word yet) are left out. ``source`` is where the comment came from (a scored
+        file's name, or ``perspective:CLIENT`` for a Perspective client's comments).
+        ``moderation train`` accepts the table as is.
         """
         query = self._decisions_query().order_by(decisions.c.comment_id, decisions.c.id)
         with self.engine.connect() as conn:
@@ -470,9 +501,9 @@ class Store(Accounts, Ingest):
         latest = _standing_by_comment(rows)
         out = [{"id": d["comment_id"], "text": d["text"], "label": 1 if d["action"] == "remove" else 0,
                 "action": d["action"], "reason_code": d["reason_code"] or "", "moderator": d["moderator"],
-                "decided_at": iso(d["decided_at"])}
+                "decided_at": iso(d["decided_at"]), "source": d["source"]}
                for d in sorted(latest.values(), key=lambda d: d["id"]) if d["action"] in ("remove", "keep")]
-        columns = ["id", "text", "label", "action", "reason_code", "moderator", "decided_at"]
+        columns = ["id", "text", "label", "action", "reason_code", "moderator", "decided_at", "source"]
         frame = pd.DataFrame(out, columns=columns)
         frame["label"] = frame["label"].astype(int)
         return frame

@@ -115,7 +115,8 @@ def run_variant(name, recipe, data_root, probes, loco: list[dict] | None = None)
     model = train_pool(pool, sources, recipe)
     result = {"name": name, "recipe": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(recipe).items()},
               "loco": loco, "loco_mean": round(float(np.mean([r["roc_auc"] for r in loco])), 4),
-              "held_out": model.card.evaluation.held_out, "probes": probe_results(model, probes),
+              "held_out": model.card.evaluation.held_out, "calibration": model.card.calibration.to_dict(),
+              "probes": probe_results(model, probes),
               "seconds": {"loco": round(trained - started, 1), "train_and_probes": round(time.time() - trained, 1)}}
     return result
 

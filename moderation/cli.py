@@ -45,7 +45,7 @@ def train(
     text_col: TextCol = "text",
     label_col: LabelCol = "label",
     positive: Positive = None,
-    target_precision: Optional[float] = typer.Option(None, help="Pick the threshold for this precision [default 0.90]."),
+    target_precision: Optional[float] = typer.Option(None, help="Pick the threshold for this precision, at the calibrated share of abuse [default 0.60]."),
     target_recall: Optional[float] = typer.Option(None, help="Pick the threshold for this recall instead."),
     eval_file: Optional[Path] = typer.Option(None, help="Measure on this labelled table instead of a held-out split."),
     corpus: Optional[Path] = typer.Option(None, help="Also train on the public corpora in this directory (e.g. ../shared/data)."),

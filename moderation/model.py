@@ -32,6 +32,9 @@ __all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
 # Longer texts are scored and explained on their first MAX_TEXT_CHARS characters:
 # enough for any comment, and it bounds the time and memory one hostile row can take.
 MAX_TEXT_CHARS = 100_000
+# A text with fewer characters than this (white space aside, once normalised) is too short to judge: it
+# scores 0, so "a", "ok" or "!!" are never flagged by themselves.
+MIN_TEXT_CHARS = 3
 # Texts scored at a time within one score_table call: scoring 10,000 news comments
 # (about 200 characters each) peaks at about 135 MB of Python allocations.
 SCORE_BLOCK = 10_000
@@ -132,7 +135,8 @@ class Model:
         ``reasons`` holds up to ``reasons`` words or phrases that pushed the score up
         most, led by the top category (``insult: idiot; moron``) when the model has
         categories; only texts scoring at least half the threshold get reasons.
-        Empty or missing text scores 0 with no reasons.
+        Empty or missing text, and text of fewer than ``MIN_TEXT_CHARS`` characters,
+        scores 0 with no reasons.
         """
         texts = [t[:MAX_TEXT_CHARS] for t in as_texts(texts)]
         if categories and not self.categories:
@@ -151,7 +155,7 @@ class Model:
         units, owner, whole, ranges = [], [], [], []
         for i, text in enumerate(texts):
             normalized = self.normalizer.one(text)
-            if not normalized:
+            if len(normalized) - normalized.count(" ") < MIN_TEXT_CHARS:
                 continue
             units.append(normalized)
             owner.append(i)

@@ -19,6 +19,12 @@ def test_score_returns_probabilities(small_model):
     assert scores[0] > small_model.threshold > scores[1]
 
 
+@pytest.mark.parametrize("text", ["a", "ok", "!!", "  x  ", "\u200b.\u200b"])
+def test_text_too_short_to_judge_scores_zero(small_model, text):
+    assert small_model.score([text]).tolist() == [0.0]
+    assert small_model.score_with_reasons([text])[1] == [""]
+
+
 def test_empty_and_missing_text_score_zero(small_model):
     scores = small_model.score(["", "   ", None, float("nan")])
     assert scores.tolist() == [0.0, 0.0, 0.0, 0.0]

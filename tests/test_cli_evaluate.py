@@ -119,3 +119,23 @@ def test_evaluate_compare_missing_model(small_model_dir, tmp_path):
                                  "--compare", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_evaluate_on_one_class_is_one_line_and_exit_2(small_model_dir, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("text,label\nyou moron,1\nidiot,1\n")
+    result = runner.invoke(app, ["evaluate", str(path), "--model", str(small_model_dir)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {path} has a single class: every row is remove (1); evaluation needs both\n")
+    assert result.stdout == ""
+
+
+def test_evaluating_on_the_training_file_warns(tmp_path):
+    model = tmp_path / "m"
+    assert runner.invoke(app, ["train", str(DATA / "sample_labelled.csv"), "--out", str(model)]).exit_code == 0
+    result = runner.invoke(app, ["evaluate", str(DATA / "sample_labelled.csv"), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"Warning: {DATA / 'sample_labelled.csv'} is a file the model m was trained on: "
+                             "its metrics here flatter the model\n")
+    result = runner.invoke(app, ["evaluate", str(DATA / "identity_probes.csv"), "--model", str(model)])
+    assert result.exit_code == 0 and result.stderr == ""

@@ -97,14 +97,16 @@ def train(
 
 def _progress_display(input: str):
     """A progress display for a terminal: rows, and for a file the percentage read and the time left."""
+    from rich.console import Console
     from rich.progress import (BarColumn, Progress, SpinnerColumn, TaskProgressColumn, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
 
+    console = Console(stderr=True)  # standard output may be the scored table
     if input == "-":
         return Progress(SpinnerColumn(), TextColumn("scoring: {task.fields[rows]:,} rows"), TimeElapsedColumn(),
-                        transient=True)
+                        transient=True, console=console)
     return Progress(TextColumn("scoring"), BarColumn(), TaskProgressColumn(), TextColumn("{task.fields[rows]:,} rows"),
-                    TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), transient=True)
+                    TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(), transient=True, console=console)
 
 
 @app.command()

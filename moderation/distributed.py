@@ -47,7 +47,7 @@ import numpy as np
 
 from .batch import CHUNK_ROWS, REJECT_COLUMNS, Summary, _run, resolve_score_columns, score_frame
 from .errors import ModerationError, ParameterError
-from .io import DEFAULT_READ, FORMATS, ReadOptions, Reject, TableWriter, read_columns, table_format
+from .io import DEFAULT_READ, FORMATS, CountingReader, ReadOptions, Reject, TableWriter, read_columns, table_format
 
 __all__ = ["score_partitions", "list_partitions", "Partition", "DEFAULT_BLOCKSIZE"]
 
@@ -225,35 +225,21 @@ def list_partitions(input, blocksize: int = DEFAULT_BLOCKSIZE, read: ReadOptions
 
 # -- reading one partition (on a worker) ------------------------------------------------------------
 
-class _RangeReader(io.RawIOBase):
-    """``prefix`` followed by bytes ``[start, stop)`` of a file, as a raw binary stream."""
+class _ByteRange:
+    """Bytes ``[start, stop)`` of a file, read with ``read(n)``."""
 
-    def __init__(self, path: str, start: int, stop: int, prefix: bytes = b""):
+    def __init__(self, path: str, start: int, stop: int):
         self._f = open(path, "rb")
         self._f.seek(start)
         self._left = stop - start
-        self._prefix = prefix
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._prefix:
-            n = min(len(view), len(self._prefix))
-            view[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        n = min(len(view), self._left)
-        if n <= 0:
-            return 0
-        got = self._f.readinto(view[:n])
-        self._left -= got
-        return got
+    def read(self, n: int) -> bytes:
+        data = self._f.read(max(0, min(n, self._left)))
+        self._left -= len(data)
+        return data
 
     def close(self) -> None:
         self._f.close()
-        super().close()
 
 
 def _partition_chunks(part: Partition, chunk_rows: int, read: ReadOptions):
@@ -269,7 +255,7 @@ def _partition_chunks(part: Partition, chunk_rows: int, read: ReadOptions):
             yield from fmt.records(f, read, chunk_rows, part.path, row_groups=list(range(part.start, part.stop)),
                                    first_row=part.line_offset)
         return
-    stream = io.BufferedReader(_RangeReader(part.path, part.start, part.stop, part.header), 1 << 20)
+    stream = io.BufferedReader(CountingReader(_ByteRange(part.path, part.start, part.stop), part.header), 1 << 20)
     try:
         off = part.line_offset
         for c in fmt.records(stream, read, chunk_rows, part.path):

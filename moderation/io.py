@@ -37,6 +37,7 @@ import shlex
 import sys
 import tempfile
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -47,7 +48,7 @@ from .errors import ModerationError, ParameterError, RunError, printable
 
 __all__ = ["table_format", "read_table", "read_whole", "iter_table", "iter_records", "read_columns", "require_columns",
            "resolve_columns", "TableWriter", "Chunk", "Reject", "Columns", "ReadOptions", "Format", "FORMATS",
-           "printable", "require_file", "same_file", "STDIO"]
+           "printable", "require_file", "same_file", "CountingReader", "STDIO"]
 
 STDIO = "-"
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
@@ -515,8 +516,9 @@ def same_file(a: str | Path, b: str | Path) -> bool:
 
 # -- opening an input ---------------------------------------------------------------------------------------
 
-class _Counted(io.RawIOBase):
-    """A binary stream that counts the bytes read from it, after giving back ``prefix`` (what sniffing read)."""
+class CountingReader(io.RawIOBase):
+    """A raw binary stream over ``raw`` (anything with ``read(n)``) that gives back ``prefix`` first (what
+    sniffing read, or a CSV header in front of a byte range) and counts the bytes it passes on."""
 
     def __init__(self, raw, prefix: bytes = b""):
         self._raw = raw
@@ -533,9 +535,9 @@ class _Counted(io.RawIOBase):
             view[:n] = self._prefix[:n]
             self._prefix = self._prefix[n:]
         else:
-            data = self._raw.read(len(view))
-            n = len(data or b"")
-            view[:n] = data or b""
+            data = self._raw.read(len(view)) or b""
+            n = len(data)
+            view[:n] = data
         self.count += n
         return n
 
@@ -571,7 +573,7 @@ class _Input:
 
     fmt: Format
     stream: object
-    counter: _Counted
+    counter: CountingReader
     size: int | None
 
     def fraction(self) -> float | None:
@@ -585,13 +587,13 @@ class _Input:
 def _open(path: str | Path, options: ReadOptions) -> _Input:
     """Open ``path`` (``-``: standard input) for reading in the format its name, ``options`` or its bytes say."""
     if str(path) == STDIO:
-        counter = _Counted(sys.stdin.buffer)
+        counter = CountingReader(sys.stdin.buffer)
         head = _read_head(counter)
-        stream = io.BufferedReader(_Counted(counter, head), 1 << 16)
+        stream = io.BufferedReader(CountingReader(counter, head), 1 << 16)
         if head.startswith(b"\x1f\x8b"):
             unpacked = gzip.GzipFile(fileobj=stream, mode="rb")
             head = _read_head(unpacked)
-            stream = io.BufferedReader(_Counted(unpacked, head), 1 << 16)
+            stream = io.BufferedReader(CountingReader(unpacked, head), 1 << 16)
         fmt = FORMATS[options.format] if options.format else _sniff(head, options)
         if not fmt.text:  # Parquet needs a seekable file: standard input is read into memory
             stream = io.BytesIO(stream.read())
@@ -605,7 +607,7 @@ def _open(path: str | Path, options: ReadOptions) -> _Input:
         raw = open(p, "rb")
     except OSError as e:
         raise ModerationError(f"cannot read {path}: {e.strerror}") from None
-    counter = _Counted(raw)
+    counter = CountingReader(raw)
     if not fmt.text:
         return _Input(fmt, raw, counter, os.path.getsize(p))
     stream = io.BufferedReader(counter, 1 << 16)
@@ -626,14 +628,20 @@ def iter_records(path: str | Path, chunk_rows: int = 10_000, options: ReadOption
     stored (JSONL, Parquet). An empty input gives one empty chunk without columns.
     """
     options = options or DEFAULT_READ
-    source = _open(path, options)
-    try:
+    with _opened(path, options) as source:
         if not source.fmt.text:
             yield from source.fmt.records(source.stream, options, chunk_rows, path)
             return
         for chunk in source.fmt.records(source.stream, options, chunk_rows, path):
             chunk.fraction = source.fraction()
             yield chunk
+
+
+@contextmanager
+def _opened(path: str | Path, options: ReadOptions):
+    source = _open(path, options)
+    try:
+        yield source
     finally:
         source.close()
 
@@ -641,11 +649,8 @@ def iter_records(path: str | Path, chunk_rows: int = 10_000, options: ReadOption
 def read_columns(path: str | Path, options: ReadOptions | None = None) -> Columns | None:
     """The columns of the table at ``path`` (None for an empty file), reading only its start."""
     options = options or DEFAULT_READ
-    source = _open(path, options)
-    try:
+    with _opened(path, options) as source:
         return source.fmt.columns(source.stream, options, path)
-    finally:
-        source.close()
 
 
 def read_table(path: str | Path, options: ReadOptions | None = None) -> pd.DataFrame:
@@ -660,11 +665,8 @@ def read_table(path: str | Path, options: ReadOptions | None = None) -> pd.DataF
 def read_whole(path: str | Path, options: ReadOptions | None = None) -> tuple[pd.DataFrame, Columns]:
     """``read_table`` and the table's ``Columns`` (to find columns by ``resolve_columns``)."""
     options = options or DEFAULT_READ
-    source = _open(path, options)
-    try:
+    with _opened(path, options) as source:
         return source.fmt.read_all(source.stream, options, path)
-    finally:
-        source.close()
 
 
 def iter_table(path: str | Path, chunksize: int = 10_000, columns: list[str] | None = None,

@@ -32,7 +32,8 @@ from pathlib import Path
 from .card import ModelCard, ModelFile, render_model_card
 from .errors import ModelFileError, ModelIntegrityError, ParameterError, UntrustedModelError
 
-__all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path", "canonical_skops", "sha256_file",
+__all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path",
+           "canonical_skops", "sha256_file",
            "versions", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
 
 MODEL_FILE = "model.skops"

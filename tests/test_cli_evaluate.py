@@ -130,12 +130,24 @@ def test_evaluate_on_one_class_is_one_line_and_exit_2(small_model_dir, tmp_path)
     assert result.stdout == ""
 
 
-def test_evaluating_on_the_training_file_warns(tmp_path):
+def test_evaluating_on_the_training_file_warns(tmp_path, small_model_dir, sample_labelled):
+    """The card lists each training file's sha256 (as ``moderation train FILE`` writes it)."""
+    import json
+    import shutil
+
+    from moderation.persist import sha256_file
+
     model = tmp_path / "m"
-    assert runner.invoke(app, ["train", str(DATA / "sample_labelled.csv"), "--out", str(model)]).exit_code == 0
+    shutil.copytree(small_model_dir, model)
+    card = json.loads((model / "card.json").read_text())
+    card["training_data"]["sources"] = [{"name": "sample_labelled.csv", "rows": 303,
+                                         "sha256": sha256_file(DATA / "sample_labelled.csv")}]
+    (model / "card.json").write_text(json.dumps(card))
     result = runner.invoke(app, ["evaluate", str(DATA / "sample_labelled.csv"), "--model", str(model)])
     assert result.exit_code == 0, result.output
     assert result.stderr == (f"Warning: {DATA / 'sample_labelled.csv'} is a file the model m was trained on: "
                              "its metrics here flatter the model\n")
-    result = runner.invoke(app, ["evaluate", str(DATA / "identity_probes.csv"), "--model", str(model)])
+    other = tmp_path / "other.csv"
+    sample_labelled.iloc[:50].to_csv(other, index=False)
+    result = runner.invoke(app, ["evaluate", str(other), "--model", str(model)])
     assert result.exit_code == 0 and result.stderr == ""

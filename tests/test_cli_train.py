@@ -114,13 +114,13 @@ def test_python_dash_m_entry_point(tmp_path):
 
 
 def test_positive_matches_in_any_case(tmp_path, sample_labelled):
+    from moderation.labels import read_labelled_set
+
     path = tmp_path / "export.csv"
     pd.DataFrame({"text": sample_labelled["text"],
                   "verdict": sample_labelled["label"].map({1: "Removed", 0: "Approved"})}).to_csv(path, index=False)
-    result = train(path, "--out", tmp_path / "m", "--label-col", "verdict", "--positive", "removed")
-    assert result.exit_code == 0, result.output
-    card = json.loads((tmp_path / "m" / "card.json").read_text())
-    assert card["training_data"]["positive_rate"] == round(124 / 303, 4)
+    labelled = read_labelled_set(path, label_col="verdict", positive="removed")
+    assert labelled.labels.tolist() == sample_labelled["label"].tolist()
 
 
 def test_positive_matching_nothing_lists_the_values_seen(tmp_path, sample_labelled):
@@ -141,9 +141,11 @@ def test_targets_outside_0_1_are_refused(tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def test_out_holding_a_model_is_refused_unless_force(tmp_path):
+def test_out_holding_a_model_is_refused_unless_force(tmp_path, small_model_dir):
+    import shutil
+
     out = tmp_path / "m"
-    assert train(DATA / "sample_labelled.csv", "--out", out).exit_code == 0
+    shutil.copytree(small_model_dir, out)
     before = (out / "card.json").read_bytes()
     result = train(DATA / "sample_labelled.csv", "--out", out, "--target-recall", "0.8")
     assert result.exit_code == 2

@@ -22,6 +22,14 @@ def score(*args, input=None):
     return runner.invoke(app, ["score", *map(str, args)], input=input)
 
 
+def refusal(model_dir, path, content: str | bytes, *options) -> str:
+    """What ``moderation score`` says, exiting 2, about a file holding ``content``."""
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = score(path, "--model", model_dir, *options)
+    assert result.exit_code == 2
+    return result.stderr
+
+
 def scored(result) -> pd.DataFrame:
     assert result.exit_code == 0, result.output
     return pd.read_csv(io.StringIO(result.stdout), keep_default_na=False, dtype=str)
@@ -90,10 +98,8 @@ def test_sep_tab_by_name(small_model_dir, tmp_path):
 
 def test_a_missing_column_names_the_delimiter_the_header_seems_to_use(small_model_dir, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text("id;text\n1;hello\n")
-    result = score(path, "--model", small_model_dir, "--sep", ",")
-    assert result.exit_code == 2
-    assert result.stderr == (f"Error: {path}: no column text (columns: id;text); the header looks "
+    assert refusal(small_model_dir, path, "id;text\n1;hello\n", "--sep", ",") == (
+        f"Error: {path}: no column text (columns: id;text); the header looks "
                              "semicolon-separated: try --sep ';'\n")
 
 
@@ -109,10 +115,8 @@ def test_train_and_evaluate_read_semicolon_files(small_model_dir, tmp_path, samp
 
 def test_bad_sep_is_one_line(small_model_dir, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text("id,text\n1,hi\n")
-    result = score(path, "--model", small_model_dir, "--sep", ";;")
-    assert result.exit_code == 2
-    assert result.stderr == "Error: --sep must be one character other than a quote or a newline, not ';;'\n"
+    assert refusal(small_model_dir, path, "id,text\n1,hi\n", "--sep", ";;") == (
+        "Error: --sep must be one character other than a quote or a newline, not ';;'\n")
 
 
 # -- encodings -------------------------------------------------------------------------------------
@@ -145,10 +149,8 @@ def test_encoding_for_training_files(tmp_path):
 
 def test_unknown_encoding_is_one_line(small_model_dir, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text("id,text\n1,hi\n")
-    result = score(path, "--model", small_model_dir, "--encoding", "klingon")
-    assert result.exit_code == 2
-    assert result.stderr == ("Error: --encoding klingon is not an encoding Python knows "
+    assert refusal(small_model_dir, path, "id,text\n1,hi\n", "--encoding", "klingon") == (
+        "Error: --encoding klingon is not an encoding Python knows "
                              "(e.g. utf-8, cp1252, latin-1, utf-16)\n")
 
 
@@ -188,10 +190,8 @@ def test_unknown_format_is_one_line(small_model_dir):
 
 def test_a_missing_text_column_suggests_the_likely_one(small_model_dir, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text("id,comment\n1,hello\n")
-    result = score(path, "--model", small_model_dir)
-    assert result.exit_code == 2
-    assert result.stderr == f"Error: {path}: no column text (columns: id, comment); did you mean --text-col comment?\n"
+    assert refusal(small_model_dir, path, "id,comment\n1,hello\n") == (
+        f"Error: {path}: no column text (columns: id, comment); did you mean --text-col comment?\n")
 
 
 def test_column_names_match_case_insensitively(small_model_dir, tmp_path):
@@ -206,19 +206,15 @@ def test_column_names_match_case_insensitively(small_model_dir, tmp_path):
 
 def test_columns_differing_only_in_case_are_ambiguous(small_model_dir, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text("id,Text,TEXT\n1,a,b\n")
-    result = score(path, "--model", small_model_dir)
-    assert result.exit_code == 2
-    assert result.stderr == f"Error: {path}: no column text (columns: id, Text, TEXT); Text, TEXT differ only in case\n"
+    assert refusal(small_model_dir, path, "id,Text,TEXT\n1,a,b\n") == (
+        f"Error: {path}: no column text (columns: id, Text, TEXT); Text, TEXT differ only in case\n")
 
 
 def test_input_text_in_an_error_is_escaped(small_model_dir, tmp_path):
     path = tmp_path / "in.csv"
-    path.write_bytes(b"id,\x1b]2:owned\x07\x1b[31mbody\n1,hello\n")
-    result = score(path, "--model", small_model_dir)
-    assert result.exit_code == 2
-    assert result.stderr == f"Error: {path}: no column text (columns: id, \\x1b]2:owned\\x07\\x1b[31mbody)\n"
-    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    error = refusal(small_model_dir, path, b"id,\x1b]2:owned\x07\x1b[31mbody\n1,hello\n")
+    assert error == f"Error: {path}: no column text (columns: id, \\x1b]2:owned\\x07\\x1b[31mbody)\n"
+    assert "\x1b" not in error and "\x07" not in error
 
 
 # -- JSONL records without the text field ------------------------------------------------------------
@@ -240,10 +236,9 @@ def test_a_record_without_the_text_field_is_scored_as_empty_whatever_the_chunk_s
 
 def test_json_lines_without_any_text_field_are_one_line(small_model_dir, tmp_path):
     path = tmp_path / "in.jsonl"
-    path.write_text('{"id": 1, "body": "hello"}\n{"id": 2, "body": "you moron"}\n')
-    result = score(path, "--model", small_model_dir, "--chunk-rows", "1")
-    assert result.exit_code == 2
-    assert result.stderr == f"Error: {path}: no column text (columns: id, body); did you mean --text-col body?\n"
+    content = '{"id": 1, "body": "hello"}\n{"id": 2, "body": "you moron"}\n'
+    assert refusal(small_model_dir, path, content, "--chunk-rows", "1") == (
+        f"Error: {path}: no column text (columns: id, body); did you mean --text-col body?\n")
 
 
 # -- empty files -----------------------------------------------------------------------------------

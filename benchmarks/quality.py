@@ -1,13 +1,21 @@
-"""Model-quality benchmark: cross-corpus validation against alt-profanity-check, categories,
-highlighted spans, calibration, obfuscation and fairness.
+"""Model-quality benchmark of a model directory (the shipped default model unless told otherwise).
 
     python benchmarks/quality.py [--data ../shared/data] [--model models/default] [--update-card]
 
-Trains the default recipe (``moderation train --corpus``) once per left-out corpus,
-so it takes minutes. Writes ``benchmarks/results/quality.json`` and
-``benchmarks/results/quality.md``; ``--update-card`` also merges the results into
-the model's card (``card.json`` and ``MODEL_CARD.md``; the model file, and so its
-sha256, is untouched) and the cross-corpus table into the README.
+Measures, and writes to ``benchmarks/results/quality.json`` and ``quality.md``:
+
+* cross-corpus validation: the model's recipe trained on all corpora but one and
+  tested on the one left out, for each corpus, with alt-profanity-check beside it;
+* highlighted spans: character F1 (SemEval-2021 Task 5) of ``explain`` on 20% of the
+  toxic Civil Comments, held out from a model trained with the same recipe;
+* on the probe sets written for this project (``tests/data``): obfuscation, the
+  identity probes, the functional suite per phenomenon, abuse embedded in civil
+  sentences and civil sentences joined, long comments, the marked words of the
+  span probes, the top category.
+
+``--update-card`` merges the results into the model's card (``card.json`` and
+``MODEL_CARD.md``; the model file, and so its sha256, is untouched) and the
+tables into the README. Trains the recipe once per corpus, so it takes minutes.
 """
 
 from __future__ import annotations
@@ -35,21 +43,25 @@ def alt_profanity_check():
     return lambda texts: predict_prob(list(texts))
 
 
-def cross_corpus(pool, baseline) -> list[dict]:
-    from moderation.corpora import CORPORA
-    from moderation.training import leave_one_corpus_out
+def recipe_of(model):
+    """The recipe a model's card records (the default corpus recipe for cards without one)."""
+    from moderation.recipe import CORPUS_RECIPE, Recipe
 
-    return leave_one_corpus_out(pool, held_out=list(CORPORA), baseline=baseline)
+    described = model.card.recipe
+    if not described or "settings" not in described:
+        return CORPUS_RECIPE
+    settings = dict(described["settings"])
+    return Recipe(**{k: tuple(v) if isinstance(v, list) else v for k, v in settings.items()})
 
 
-def spans(pool, seed: int = 0) -> dict:
+def spans(pool, recipe, seed: int = 0) -> dict:
     """Span F1 (SemEval-2021 Task 5) on 20% of the toxic Civil Comments held out from training."""
-    from moderation.evaluate import span_f1
+    from moderation.metrics import span_f1
     from moderation.training import train_pool
 
     toxic = pool.index[(pool["source"] == "toxic_spans") & (pool["label"] == 1)]
     held = pd.Index(np.random.default_rng(seed).choice(toxic, size=len(toxic) // 5, replace=False))
-    model = train_pool(pool.drop(index=held).reset_index(drop=True), refit=False)
+    model = train_pool(pool.drop(index=held).reset_index(drop=True), recipe=recipe, refit=False)
     test = pool.loc[held]
     f1 = [span_f1([(s.start, s.end) for s in model.explain(text)], gold)
           for text, gold in zip(test["text"], test["spans"])]
@@ -77,12 +89,31 @@ def obfuscation(model) -> dict:
 
 
 def fairness(model) -> dict:
-    from moderation.probes import fairness_report, identity_probes
+    from moderation.identities import identity_probes
+    from moderation.probes import fairness_report
 
-    probes = identity_probes(TEST_DATA / "identity_templates.csv", TEST_DATA / "identity_terms.csv")
+    probes = identity_probes(TEST_DATA / "identity_templates.csv")
     overall, table = fairness_report(probes, model.score(probes["text"]), model.threshold)
     return {**{k: round(v, 4) if isinstance(v, float) else v for k, v in overall.items()},
             "table": table.round(4).to_dict("records")}
+
+
+def probe_suites(model) -> dict:
+    """The functional suite, embedding, long comments, span probes and categories."""
+    from moderation.probes import (category_report, embedding_report, functional_report, span_report)
+
+    read = lambda name: pd.read_csv(TEST_DATA / name)  # noqa: E731
+    civil = read("civil_sentences.csv")
+    out = {"functional": functional_report(model, read("functional_suite.csv")).round(4).to_dict("records"),
+           "embedding": embedding_report(model, read("abusive_sentences.csv"), civil),
+           "long_civil_flagged": round(float(model.flag(read("long_civil_comments.csv")["text"]).mean()), 4),
+           "long_abusive_flagged": round(float(model.flag(read("long_abusive_comments.csv")["text"]).mean()), 4),
+           "span_probes": span_report(model, read("span_probes.csv")),
+           "civil_median_score": round(float(np.median(model.score(civil["text"]))), 4)}
+    if model.categories:
+        accuracy, confusion = category_report(model, read("category_probes.csv"))
+        out["categories"] = {"accuracy": round(accuracy, 4), "confusion": confusion.reset_index().to_dict("records")}
+    return out
 
 
 def markdown(results: dict) -> str:
@@ -91,48 +122,74 @@ def markdown(results: dict) -> str:
     cc = results["cross_corpus"]
     out = ["## Cross-corpus validation (leave one corpus out, ROC-AUC)\n\n", markdown_table(cc)]
     if cc and "baseline_roc_auc" in cc[0]:
-        ours = np.mean([r["roc_auc"] for r in cc])
-        theirs = np.mean([r["baseline_roc_auc"] for r in cc])
-        out.append(f"\nMean: ours {ours:.3f}, alt-profanity-check {theirs:.3f}.\n")
-    out += ["\n## Highlighted spans\n\n", markdown_table([results["spans"]])]
+        out.append(f"\nMean: ours {np.mean([r['roc_auc'] for r in cc]):.3f}, alt-profanity-check "
+                   f"{np.mean([r['baseline_roc_auc'] for r in cc]):.3f}.\n")
+    p = results["probes"]
+    out += ["\n## Functional suite (accuracy at the operating threshold)\n\n", markdown_table(p["functional"])]
+    e = p["embedding"]
+    out += ["\n## Abuse inside civil text\n\n",
+            markdown_table([{"civil sentences on each side": k, "abusive still flagged": v,
+                             "civil comment of 2k+1 sentences flagged": e["civil_joined"][k]}
+                            for k, v in e["retained"].items()]),
+            f"\nAbusive sentences flagged alone: {e['flagged_alone']} of {e['abusive']}; civil sentences flagged "
+            f"alone: {e['civil_alone']:.3f}. Long civil comments flagged: {p['long_civil_flagged']:.3f}; long "
+            f"comments with one abusive part flagged: {p['long_abusive_flagged']:.3f}.\n"]
+    out += ["\n## Highlighted spans\n\n", markdown_table([{**results["spans"], **{
+        f"probes: {k}": v for k, v in p["span_probes"].items()}}])]
+    if "categories" in p:
+        out += [f"\n## Top category\n\nAccuracy {p['categories']['accuracy']:.3f} on the category probes.\n\n",
+                markdown_table(p["categories"]["confusion"])]
     out += ["\n## Obfuscation\n\n", markdown_table(results["obfuscation"]["table"])]
     f = results["fairness"]
-    out += ["\n## Fairness to identities\n\n",
-            markdown_table([{k: v for k, v in f.items() if k != "table"}]),
+    out += ["\n## Fairness to identities\n\n", markdown_table([{k: v for k, v in f.items() if k != "table"}]),
             "\nPer identity:\n\n", markdown_table(f["table"])]
     return "".join(out)
 
 
 def update_card(model_dir: Path, results: dict) -> None:
-    from moderation.card import markdown_table, render_model_card
+    from moderation.card import Measured, ModelCard, markdown_table
+    from moderation.persist import write_card
 
-    card_path = model_dir / "card.json"
-    card = json.loads(card_path.read_text())
-    card["cross_corpus"] = results["cross_corpus"]
-    s, o, f = results["spans"], results["obfuscation"], results["fairness"]
-    card["spans"] = {"summary": f"Character-offset F1 (SemEval-2021 Task 5) of `explain` on {s['texts']} toxic "
-                                f"Civil Comments held out from training: {s['span_f1']:.3f} "
-                                f"({s['span_f1_texts_with_spans']:.3f} on those with annotated spans)."}
-    card["obfuscation"] = {"summary": f"{o['pairs']} (plain, obfuscated) pairs written by us: plain flagged "
-                                      f"{o['plain_flagged']:.1%}; obfuscated variants of flagged ones flagged "
-                                      f"{o['obfuscated_flagged_when_plain_flagged']:.1%}, largest score gap "
-                                      f"{o['max_score_gap_when_plain_flagged']:.3f}; civil look-alikes flagged "
-                                      f"{o['clean_lookalikes_flagged']} of {o['clean_lookalikes']}.",
-                           "table": o["table"]}
-    card["fairness"] = {"summary": f"{f['probes']} template probes over {f['identities']} identities: benign "
-                                   f"false-positive rate {f['false_positive_rate']:.1%} (worst identity "
-                                   f"{f['worst_identity_fpr']:.1%}), abusive recall {f['recall']:.1%}; lowest "
-                                   f"subgroup AUC {f['min_subgroup_auc']:.3f}, BPSN {f['min_bpsn_auc']:.3f}, "
-                                   f"BNSP {f['min_bnsp_auc']:.3f}."}
+    card = ModelCard.from_dict(json.loads((model_dir / "card.json").read_text()))
+    card.cross_corpus = results["cross_corpus"]
+    s, o, f, p = results["spans"], results["obfuscation"], results["fairness"], results["probes"]
+    card.measured["spans"] = Measured(
+        f"Character-offset F1 (SemEval-2021 Task 5) of `explain` on {s['texts']} toxic Civil Comments held out "
+        f"from training: {s['span_f1']:.3f} ({s['span_f1_texts_with_spans']:.3f} on those with annotated spans). "
+        f"On our span probes, every marked word of a flagged comment is highlighted in "
+        f"{p['span_probes']['every_marked_word_highlighted']:.1%} of them (character F1 "
+        f"{p['span_probes']['span_f1']:.3f}).")
+    card.measured["obfuscation"] = Measured(
+        f"{o['pairs']} (plain, obfuscated) pairs written by us: plain flagged {o['plain_flagged']:.1%}; obfuscated "
+        f"variants of flagged ones flagged {o['obfuscated_flagged_when_plain_flagged']:.1%}, largest score gap "
+        f"{o['max_score_gap_when_plain_flagged']:.3f}; civil look-alikes flagged {o['clean_lookalikes_flagged']} of "
+        f"{o['clean_lookalikes']}.", o["table"])
+    card.measured["fairness"] = Measured(
+        f"{f['probes']} template probes over {f['identities']} identities: benign false-positive rate "
+        f"{f['false_positive_rate']:.1%} (worst identity {f['worst_identity_fpr']:.1%}), abusive recall "
+        f"{f['recall']:.1%}; lowest subgroup AUC {f['min_subgroup_auc']:.3f}, BPSN {f['min_bpsn_auc']:.3f}, BNSP "
+        f"{f['min_bnsp_auc']:.3f}.")
+    card.measured["functional_suite"] = Measured(
+        "Accuracy per phenomenon at the operating threshold on our functional suite (written by us, never "
+        "trained on).", p["functional"])
+    e = p["embedding"]
+    card.measured["whole_comments"] = Measured(
+        f"Of {e['flagged_alone']} abusive sentences flagged alone, the share still flagged with k civil sentences "
+        f"on each side, and the share of comments of 2k+1 civil sentences flagged (civil sentences alone: "
+        f"{e['civil_alone']:.3f}). Long civil comments flagged: {p['long_civil_flagged']:.3f}; long comments with "
+        f"one abusive part: {p['long_abusive_flagged']:.3f}.",
+        [{"k": k, "abuse_still_flagged": v, "civil_joined_flagged": e["civil_joined"][k]}
+         for k, v in e["retained"].items()])
     cat_cols = sorted({k for r in results["cross_corpus"] for k in r if k.endswith("_roc_auc")
-                       and k not in ("baseline_roc_auc",)})
+                       and k != "baseline_roc_auc"})
     if cat_cols:
-        card["categories"] = {**card.get("categories", {}),
-                              "summary": "Category ROC-AUC on each left-out corpus where it labels the category.",
-                              "table": [{"held_out": r["held_out"], **{c: r.get(c) for c in cat_cols}}
-                                        for r in results["cross_corpus"]]}
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
-    (model_dir / "MODEL_CARD.md").write_text(render_model_card(card))
+        card.categories.summary = (f"Top category right on {p['categories']['accuracy']:.1%} of our category "
+                                   "probes. Category ROC-AUC on each left-out corpus where it labels the category:"
+                                   if "categories" in p else
+                                   "Category ROC-AUC on each left-out corpus where it labels the category.")
+        card.categories.table = [{"held_out": r["held_out"], **{c: r.get(c) for c in cat_cols}}
+                                 for r in results["cross_corpus"]]
+    write_card(model_dir, card)
     readme = ROOT / "README.md"
     text = readme.read_text()
     start, end = "<!-- cross-corpus:start -->", "<!-- cross-corpus:end -->"
@@ -151,7 +208,8 @@ def update_card(model_dir: Path, results: dict) -> None:
 def main(argv=None) -> int:
     import moderation
     from moderation.corpora import find_data_root
-    from moderation.training import training_pool
+    from moderation.recipe import training_pool
+    from moderation.training import leave_one_corpus_out
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="corpora directory [default: ../shared/data]")
@@ -163,18 +221,22 @@ def main(argv=None) -> int:
         print("error: corpora not found (--data DIR or MODERATION_DATA)", file=sys.stderr)
         return 2
     started = time.time()
-    pool, _ = training_pool(corpus=root)
     model = moderation.load_model(args.model)
-    results = {"model": args.model, "model_sha256": model.card["file"]["sha256"],
-               "obfuscation": obfuscation(model), "fairness": fairness(model)}
-    print(f"obfuscation and fairness done ({time.time() - started:.0f} s)", file=sys.stderr)
-    results["spans"] = spans(pool)
+    recipe = recipe_of(model)
+    corpora = recipe.corpus_names()
+    results = {"model": args.model, "model_sha256": model.card.sha256, "recipe": recipe.name,
+               "obfuscation": obfuscation(model), "fairness": fairness(model), "probes": probe_suites(model)}
+    print(f"probe sets done ({time.time() - started:.0f} s)", file=sys.stderr)
+    pool, _ = training_pool(corpus=root, augment=recipe.augment, corpora=corpora)
+    results["spans"] = spans(pool, recipe)
     print(f"spans done ({time.time() - started:.0f} s)", file=sys.stderr)
-    results["cross_corpus"] = cross_corpus(pool, alt_profanity_check())
+    results["cross_corpus"] = leave_one_corpus_out(pool, recipe, held_out=corpora, baseline=alt_profanity_check())
     results["seconds"] = round(time.time() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "quality.json").write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "quality.md").write_text(markdown(results))
+    name = "quality" if Path(args.model).resolve() == (ROOT / "models" / "default").resolve() else \
+        f"quality-{Path(args.model).name}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(results))
     print(markdown(results))
     if args.update_card:
         update_card(Path(args.model), results)

@@ -11,7 +11,8 @@ import datetime as _dt
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-__all__ = ["ModelCard", "Source", "ThresholdRule", "HeldOutEvaluation", "CategoryInfo", "ModelFile", "Measured",
+__all__ = ["ModelCard", "Source", "ThresholdRule", "HeldOutEvaluation", "CategoryInfo", "Calibration", "ModelFile",
+           "Measured",
            "new_card", "render_model_card", "markdown_table"]
 
 
@@ -83,6 +84,22 @@ class CategoryInfo:
 
 
 @dataclass
+class Calibration:
+    """What the scores mean: the share of abuse they are calibrated for, how, and what each threshold costs at it."""
+
+    prevalence: float = 0.1
+    method: str = ""
+    sentences: bool = False
+    held_out: dict = field(default_factory=dict)
+    threshold_table: list[dict] = field(default_factory=list)
+    reliability: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"prevalence": self.prevalence, "method": self.method, "sentences": self.sentences,
+                "held_out": self.held_out, "threshold_table": self.threshold_table, "reliability": self.reliability}
+
+
+@dataclass
 class ModelFile:
     """The model file the card describes, with the sha256 it must match."""
 
@@ -122,6 +139,7 @@ class ModelCard:
     threshold_rule: ThresholdRule = field(default_factory=ThresholdRule)
     evaluation: HeldOutEvaluation = field(default_factory=HeldOutEvaluation)
     categories: CategoryInfo = field(default_factory=CategoryInfo)
+    calibration: Calibration | None = None
     pipeline: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     recipe: dict | None = None
@@ -146,7 +164,10 @@ class ModelCard:
             "training_data": {"rows": self.training_rows, "positive_rate": self.training_positive_rate,
                               "sources": [s.to_dict() for s in self.sources]},
             "threshold_rule": self.threshold_rule.to_dict(), "evaluation": self.evaluation.to_dict(),
-            "categories": self.categories.to_dict(), "pipeline": self.pipeline, "versions": self.versions}
+            "categories": self.categories.to_dict()}
+        if self.calibration is not None:
+            out["calibration"] = self.calibration.to_dict()
+        out.update({"pipeline": self.pipeline, "versions": self.versions})
         if self.recipe is not None:
             out["recipe"] = self.recipe
         out["threshold"] = float(self.threshold)
@@ -165,8 +186,8 @@ class ModelCard:
         ev = d.get("evaluation") or {}
         cats = d.get("categories") or {}
         f = d.get("file")
-        known = {"name", "created", "training_data", "threshold_rule", "evaluation", "categories", "pipeline",
-                 "versions", "recipe", "threshold", "file", "cross_corpus"}
+        known = {"name", "created", "training_data", "threshold_rule", "evaluation", "categories", "calibration",
+                 "pipeline", "versions", "recipe", "threshold", "file", "cross_corpus"}
         return cls(
             name=d.get("name", "moderation model"), created=d.get("created", ""),
             training_rows=data.get("rows", 0), training_positive_rate=data.get("positive_rate", 0.0),
@@ -174,6 +195,7 @@ class ModelCard:
             threshold_rule=ThresholdRule(**(d.get("threshold_rule") or {})),
             evaluation=HeldOutEvaluation(**ev),
             categories=CategoryInfo(**cats),
+            calibration=Calibration(**d["calibration"]) if isinstance(d.get("calibration"), dict) else None,
             pipeline=d.get("pipeline") or {}, versions=d.get("versions") or {}, recipe=d.get("recipe"),
             threshold=float(d.get("threshold", 0.5)),
             file=ModelFile(**f) if isinstance(f, dict) else None,
@@ -182,14 +204,14 @@ class ModelCard:
 
 
 def new_card(*, name: str | None, rows: int, positive_rate: float, sources: list[Source], rule: ThresholdRule,
-             evaluation: HeldOutEvaluation, categories: CategoryInfo, pipeline: dict, versions: dict,
-             threshold: float) -> ModelCard:
+             evaluation: HeldOutEvaluation, categories: CategoryInfo, calibration: Calibration | None,
+             pipeline: dict, versions: dict, threshold: float) -> ModelCard:
     """The card of a freshly trained model (the file, recipe and measurements are added later)."""
     return ModelCard(name=name or "moderation model",
                      created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                      training_rows=rows, training_positive_rate=positive_rate, sources=sources,
-                     threshold_rule=rule, evaluation=evaluation, categories=categories, pipeline=pipeline,
-                     versions=versions, threshold=threshold)
+                     threshold_rule=rule, evaluation=evaluation, categories=categories, calibration=calibration,
+                     pipeline=pipeline, versions=versions, threshold=threshold)
 
 
 # -- the Markdown card ---------------------------------------------------------------------------
@@ -244,7 +266,14 @@ def _threshold_rationale(card: ModelCard) -> str:
     if not rule.met:
         why += " The target could not be met, so the threshold with the best F1 was used instead."
     cost = ""
-    if held:
+    cal = card.calibration
+    if cal is not None and cal.held_out:
+        at = cal.held_out
+        why = why.replace("on held-out data", f"on held-out data weighted to {cal.prevalence:.0%} abusive comments")
+        cost = (f" On a site with that share of abuse it flags about {at.get('flagged_per_10000', 0)} comments per "
+                f"10,000, with precision {at.get('precision', 0):.3f} and recall {at.get('recall', 0):.3f}; a site "
+                "with less abuse sees fewer flags and lower precision, one with more the reverse.")
+    elif held:
         cost = (f" On the held-out rows it flags {100 * held.get('flag_rate', 0):.1f}% of comments, with precision "
                 f"{held.get('precision', 0):.3f} and recall {held.get('recall', 0):.3f}; those rows have the corpora's "
                 f"share of abuse ({100 * held.get('positives', 0) / max(held.get('rows', 1), 1):.0f}%), so the flag "
@@ -270,12 +299,16 @@ def render_model_card(card: ModelCard) -> str:
            f"{card.training_rows} rows, {100 * card.training_positive_rate:.1f}% labelled remove.\n\n"]
     sources = [s.to_dict() for s in card.sources]
     if sources:
-        cols = [c for c in ("name", "rows", "positive_rate", "licence", "source_url", "sha256")
+        cols = [c for c in ("name", "rows", "positive_rate", "licence", "open_licence", "source_url", "sha256")
                 if any(c in s for s in sources)]
         out.append(markdown_table(sources, cols))
     if card.recipe:
+        settings = card.recipe.get("settings", {})
+        described = {k: v for k, v in card.recipe.items() if k != "settings"}
         out.append("\nHow the sources were combined: " + "; ".join(f"{k.replace('_', ' ')}: {v}"
-                                                                  for k, v in card.recipe.items()) + ".\n")
+                                                                  for k, v in described.items()) + ".\n")
+        if settings:
+            out.append("\nRecipe settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()) + ".\n")
     out += ["\n## Evaluation\n\n", f"Method: {ev.method or '?'}.\n\n"]
     if ev.held_out:
         out.append(markdown_table([ev.held_out], ["rows", "positives", "roc_auc", "pr_auc", "brier",
@@ -289,6 +322,25 @@ def render_model_card(card: ModelCard) -> str:
                 "per score bin. The held-out rows have the training data's share of abuse, not a site's, "
                 "so read scores as a ranking and choose thresholds on your own data.\n\n",
                 markdown_table(ev.reliability)]
+    cal = card.calibration
+    if cal is not None:
+        held = cal.held_out
+        per_10k = [{**r, "flagged per 10,000": round(10_000 * r.get("flag_rate", 0))} for r in cal.threshold_table]
+        out += ["\n## Calibration\n\n",
+                f"Scores are calibrated for a site where {cal.prevalence:.0%} of comments are abusive: a score is "
+                f"the probability that a comment should be removed on such a site. Method: {cal.method}."
+                + (" Longer comments are read sentence by sentence as well as whole." if cal.sentences else "")
+                + "\n\n"]
+        if held:
+            out += [f"At that share, on the held-out rows, the operating threshold flags "
+                    f"{held.get('flagged_per_10000', round(10_000 * held.get('flag_rate', 0)))} comments per 10,000, "
+                    f"with precision {held.get('precision', 0):.3f} and recall {held.get('recall', 0):.3f} "
+                    f"(ROC-AUC {held.get('roc_auc', float('nan')):.3f}, Brier {held.get('brier', float('nan')):.3f}).\n\n"]
+        if per_10k:
+            out += ["At other thresholds, at that share:\n\n", markdown_table(per_10k)]
+        if cal.reliability:
+            out += ["\nReliability at that share (observed share of 'remove' per score bin):\n\n",
+                    markdown_table(cal.reliability)]
     if card.cross_corpus:
         out += ["\n## Cross-corpus validation\n\n",
                 "Trained on all corpora but one, tested on the one left out (ROC-AUC); "

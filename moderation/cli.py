@@ -71,6 +71,9 @@ def train(
     cross_corpus: bool = typer.Option(False, "--cross-corpus", help="With --corpus: add the leave-one-corpus-out table to the card."),
     from_queue: Optional[str] = typer.Option(None, metavar="URL",
                                              help="Also train on the moderators' decisions in this queue database URL."),
+    prevalence: Optional[float] = typer.Option(None, metavar="SHARE",
+                                               help="Calibrate scores to this share of abusive comments [default: 0.10]."),
+    open_licences_only: bool = typer.Option(False, "--open-licences-only", help="With --corpus: only the corpora whose licences allow any use (CC0, CC BY, CC BY-SA, MIT)."),
     sep: Sep = None,
     encoding: Encoding = "utf-8",
 ):
@@ -82,8 +85,8 @@ def train(
         data or [], corpus=corpus, from_queue=from_queue, text_col=text_col, label_col=label_col, positive=positive,
         target_precision=DEFAULT_TARGET_PRECISION if target_precision is None and target_recall is None
         else target_precision,
-        target_recall=target_recall, eval_file=eval_file, cross_corpus=cross_corpus,
-        read=read_options(sep=sep, encoding=encoding), out=out, force=force)
+        target_recall=target_recall, eval_file=eval_file, cross_corpus=cross_corpus, prevalence=prevalence,
+        open_licences_only=open_licences_only, read=read_options(sep=sep, encoding=encoding), out=out, force=force)
     card = model.card
     m = card.evaluation.held_out
     typer.echo(f"Saved model to {out} ({card.training_rows} rows; {card.evaluation.method})")

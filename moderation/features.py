@@ -422,6 +422,56 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             a = b
         return self._assemble(pieces, n_docs)
 
+    # -- term frequencies computed once, weighed per fit (leave-one-corpus-out reuses them) ---------
+    def term_frequencies(self, X) -> sp.csr_matrix:
+        """The (sublinear) term frequencies of the texts ``X``, before idf and normalisation; needs no fit.
+
+        ``weigh(term_frequencies(X))`` equals ``transform(X)`` exactly, and
+        ``fit_from_tf(term_frequencies(X))`` learns the same idf as ``fit(X)``.
+        """
+        docs = self._docs(X)
+        dtype = np.dtype(self.dtype)
+        pieces = []
+        for a, b in self._chunks(docs, self._settings()[3]):
+            keys = self._chunk(docs[a:b]).keys
+            if keys.size == 0:
+                pieces.append((np.zeros(b - a, dtype=np.int64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=dtype)))
+                continue
+            ukeys, counts = self._count_keys(keys)
+            cols = (ukeys & _U32(self.n_features - 1)).astype(np.int32)
+            docs_of = ukeys >> _U32(self._settings()[3])
+            lengths = np.diff(np.searchsorted(docs_of, np.arange(b - a + 1, dtype=_U32)))
+            pieces.append((lengths, cols, _tf_table(int(counts.max()), bool(self.sublinear_tf), dtype.str)[counts]))
+        return self._assemble(pieces, len(docs))
+
+    def fit_from_tf(self, T: sp.csr_matrix) -> "HashedTfidf":
+        """Learn the idf from term frequencies (``term_frequencies`` of the training texts)."""
+        df = np.bincount(T.indices, minlength=self.n_features)
+        n = T.shape[0]
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        idf[df < max(int(self.min_df), 1)] = 0.0
+        self.idf_ = idf.astype(np.float32)
+        self.n_docs_fit_ = n
+        return self
+
+    def weigh(self, T: sp.csr_matrix) -> sp.csr_matrix:
+        """TF-IDF from term frequencies: times the fitted idf, columns of idf 0 dropped, rows normalised."""
+        check_is_fitted(self, "idf_")
+        data = T.data * self.idf_[T.indices]
+        keep = data != 0
+        lengths = np.add.reduceat(keep, T.indptr[:-1]) if keep.size else np.zeros(T.shape[0], dtype=np.int64)
+        lengths = np.where(np.diff(T.indptr) > 0, lengths, 0)
+        cols, data = T.indices[keep], data[keep]
+        if self.norm is not None and data.size:
+            indptr = np.concatenate(([0], np.cumsum(lengths)))
+            filled = lengths > 0
+            if self.norm == "l2":
+                norms = np.sqrt(np.add.reduceat(np.square(data), indptr[:-1][filled]))
+            else:
+                norms = np.add.reduceat(np.abs(data), indptr[:-1][filled])
+            data /= np.repeat(norms, lengths[filled])
+        return self._assemble([(lengths, cols, data)], T.shape[0])
+
     def get_feature_names_out(self, input_features=None):
         analyzer = self._settings()[0]
         return np.asarray([f"{analyzer}_hash_{i}" for i in range(self.n_features)], dtype=object)

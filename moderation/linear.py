@@ -41,11 +41,14 @@ class LinearHead:
     def main_coef(self) -> np.ndarray:
         return np.ravel(self.main.coef_)
 
+    def logits(self, X) -> np.ndarray:
+        """The log-odds per row of ``X``: the main classifier in column 0, then each category."""
+        coef, intercept = self.stacked
+        return np.asarray(X @ coef) + intercept
+
     def probabilities(self, X) -> np.ndarray:
         """P(positive) per row of ``X``: the main classifier in column 0, then each category."""
-        coef, intercept = self.stacked
-        logits = np.asarray(X @ coef) + intercept
-        return 1.0 / (1.0 + np.exp(-logits))
+        return 1.0 / (1.0 + np.exp(-self.logits(X)))
 
     def top_terms(self, normalized: list[str], Xw: sp.csr_matrix, occ, k: int) -> list[str]:
         """Per text, the ``k`` word n-grams with the largest positive contribution to the main score.

@@ -26,36 +26,45 @@ MIN_MENTIONS = 10
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def metrics(labels, scores, threshold: float) -> dict:
-    """ROC-AUC, PR-AUC, Brier score and precision/recall/F1/flag rate at ``threshold``."""
+def _weights(n: int, sample_weight) -> np.ndarray:
+    return np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+
+
+def metrics(labels, scores, threshold: float, sample_weight=None) -> dict:
+    """ROC-AUC, PR-AUC, Brier score and precision/recall/F1/flag rate at ``threshold``.
+
+    With ``sample_weight`` every figure is weighted (e.g. to a stated share of
+    abuse); ``rows`` and ``positives`` stay counts of rows.
+    """
     y = np.asarray(labels, dtype=int)
     s = np.asarray(scores, dtype=float)
+    w = _weights(len(y), sample_weight)
     flagged = s >= threshold
-    tp = int(np.sum(flagged & (y == 1)))
-    fp = int(np.sum(flagged & (y == 0)))
-    fn = int(np.sum(~flagged & (y == 1)))
+    tp = float(np.sum(w[flagged & (y == 1)]))
+    fp = float(np.sum(w[flagged & (y == 0)]))
+    fn = float(np.sum(w[~flagged & (y == 1)]))
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     both = len(set(y.tolist())) == 2
     return {
         "rows": int(len(y)),
         "positives": int(y.sum()),
-        "roc_auc": float(roc_auc_score(y, s)) if both else float("nan"),
-        "pr_auc": float(average_precision_score(y, s)) if both else float("nan"),
-        "brier": float(brier_score_loss(y, s)) if len(y) else float("nan"),
+        "roc_auc": float(roc_auc_score(y, s, sample_weight=sample_weight)) if both else float("nan"),
+        "pr_auc": float(average_precision_score(y, s, sample_weight=sample_weight)) if both else float("nan"),
+        "brier": float(brier_score_loss(y, s, sample_weight=sample_weight)) if len(y) else float("nan"),
         "threshold": float(threshold),
         "precision": precision,
         "recall": recall,
         "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-        "flag_rate": float(flagged.mean()) if len(y) else 0.0,
+        "flag_rate": float(np.sum(w[flagged]) / np.sum(w)) if len(y) else 0.0,
     }
 
 
-def threshold_table(labels, scores, thresholds=THRESHOLDS) -> pd.DataFrame:
+def threshold_table(labels, scores, thresholds=THRESHOLDS, sample_weight=None) -> pd.DataFrame:
     """Precision, recall, F1 and flag rate (the moderators' workload) at each threshold."""
     rows = []
     for t in thresholds:
-        m = metrics(labels, scores, t)
+        m = metrics(labels, scores, t, sample_weight)
         rows.append({k: m[k] for k in ("threshold", "precision", "recall", "f1", "flag_rate")})
     return pd.DataFrame(rows)
 
@@ -79,14 +88,15 @@ def threshold_curve(labels, scores, thresholds=None) -> pd.DataFrame:
 
 
 def choose_threshold(labels, scores, *, target_precision: float | None = None,
-                     target_recall: float | None = None) -> tuple[float, bool]:
+                     target_recall: float | None = None, sample_weight=None) -> tuple[float, bool]:
     """The operating threshold and whether the target was met.
 
     With a precision target (``DEFAULT_TARGET_PRECISION`` when neither target is given): the lowest
     threshold whose precision reaches it (the most recall at that precision). With
     a recall target: the highest threshold whose recall reaches it (the least
     workload at that recall). When the target cannot be met, the threshold with the
-    best F1 is returned with ``False``.
+    best F1 is returned with ``False``. ``sample_weight`` weighs the rows (e.g. to a
+    stated share of abuse).
     """
     y = np.asarray(labels, dtype=int)
     s = np.asarray(scores, dtype=float)
@@ -94,7 +104,7 @@ def choose_threshold(labels, scores, *, target_precision: float | None = None,
         raise ModerationError("give a target precision or a target recall, not both")
     if target_precision is None and target_recall is None:
         target_precision = DEFAULT_TARGET_PRECISION
-    precision, recall, thresholds = precision_recall_curve(y, s)
+    precision, recall, thresholds = precision_recall_curve(y, s, sample_weight=sample_weight)
     precision, recall = precision[:-1], recall[:-1]  # the last point has no threshold
     if target_recall is not None:
         ok = np.flatnonzero(recall >= target_recall)
@@ -150,10 +160,11 @@ def span_f1(predicted: list[tuple[int, int]], gold: list[tuple[int, int]]) -> fl
     return 2 * precision * recall / (precision + recall)
 
 
-def calibration_curve_table(labels, scores, bins: int = 10) -> pd.DataFrame:
-    """Reliability curve: per score bin, the mean score and the observed rate of 'remove'."""
+def calibration_curve_table(labels, scores, bins: int = 10, sample_weight=None) -> pd.DataFrame:
+    """Reliability curve: per score bin, the mean score and the observed (weighted) rate of 'remove'."""
     y = np.asarray(labels, dtype=int)
     s = np.asarray(scores, dtype=float)
+    w = _weights(len(y), sample_weight)
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(s, edges[1:-1]), 0, bins - 1)
     rows = []
@@ -161,7 +172,8 @@ def calibration_curve_table(labels, scores, bins: int = 10) -> pd.DataFrame:
         mask = which == b
         if mask.any():
             rows.append({"bin": f"{edges[b]:.1f}-{edges[b + 1]:.1f}", "rows": int(mask.sum()),
-                         "mean_score": float(s[mask].mean()), "observed_rate": float(y[mask].mean())})
+                         "mean_score": float(np.average(s[mask], weights=w[mask])),
+                         "observed_rate": float(np.average(y[mask], weights=w[mask]))})
     return pd.DataFrame(rows)
 
 

@@ -24,7 +24,8 @@ from .card import ModelCard
 from .errors import ModerationError
 from .features import HashedTfidf
 from .linear import LinearHead
-from .normalize import TextNormalizer, as_texts, is_dropped, normalize, normalize_with_offsets
+from .normalize import TextNormalizer, as_texts, is_dropped
+from .sentences import FEATURES, MAX_SENTENCES, combination_features, split
 
 __all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
 
@@ -47,36 +48,46 @@ class Span(NamedTuple):
 
 def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), min_df: int = 2,
                    word_features: int = 2 ** 19, char_features: int = 2 ** 20,
-                   class_weight: str | None = "balanced") -> Pipeline:
+                   class_weight: str | None = "balanced", markers: bool = False) -> Pipeline:
     """An unfitted Pipeline: ``normalize`` → ``features`` (``words`` + ``chars``) → ``classifier``.
 
     The features are TF-IDF over hashed word n-grams and character n-grams within
     words (``HashedTfidf``): vectorised, so scoring is fast, and stateless apart from
-    the idf weights, so the model file stays small.
+    the idf weights, so the model file stays small. ``markers`` makes the normaliser
+    drop the marks of where a text was collected (mentions, links, retweet marks).
     """
     words = HashedTfidf(analyzer="word", ngram_range=word_ngrams, n_features=word_features, min_df=min_df)
     chars = HashedTfidf(analyzer="char_wb", ngram_range=char_ngrams, n_features=char_features, min_df=min_df)
     return Pipeline([
-        ("normalize", TextNormalizer()),
+        ("normalize", TextNormalizer(markers=markers)),
         ("features", FeatureUnion([("words", words), ("chars", chars)])),
-        # liblinear shuffles the data: a fixed random_state makes training reproducible
-        ("classifier", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000,
-                                          solver="liblinear", random_state=0)),
+        # the dual problem: far more features than comments, so liblinear solves it about 3x faster;
+        # liblinear shuffles the data, so a fixed random_state makes training reproducible
+        ("classifier", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, solver="liblinear",
+                                          dual=True, random_state=0)),
     ])
 
 
 @dataclass
 class Model:
-    """A fitted Pipeline with its operating threshold and model card.
+    """A fitted Pipeline with its category classifiers, score calibration, operating threshold and model card.
 
     ``score`` gives P(remove) per text, ``flag`` compares it with the threshold,
     ``explain`` returns the character spans of one text that pushed its score up.
+
+    With ``sentences``, a text of several sentences is scored whole and sentence by
+    sentence (``moderation.sentences``); ``calibrator``, a logistic regression over
+    ``sentences.FEATURES``, turns those logits into the probability of "remove" at
+    the share of abuse the model was calibrated for (``card.calibration``). Without
+    a calibrator the score is the classifier's own probability of the whole text.
     """
 
     pipeline: Pipeline
     threshold: float = 0.5
     card: ModelCard = field(default_factory=ModelCard)
     categories: dict = field(default_factory=dict)
+    calibrator: object | None = None
+    sentences: bool = False
 
     # -- scoring -----------------------------------------------------------
     def _features(self, normalized: list[str], occurrences: bool = False, word_occurrences: bool = False):
@@ -86,9 +97,14 @@ class Model:
         return [t.transform_with_occurrences(normalized) if occurrences or (word_occurrences and name == "words")
                 else (t.transform(normalized), None) for name, t in union.transformer_list]
 
+    @property
+    def normalizer(self) -> TextNormalizer:
+        return self.pipeline.named_steps["normalize"]
+
     def features_matrix(self, texts: Iterable) -> sp.csr_matrix:
         """The feature matrix the classifier sees for ``texts`` (normalised, word + char TF-IDF)."""
-        return sp.hstack([X for X, _ in self._features([normalize(t) for t in as_texts(texts)])], format="csr")
+        return sp.hstack([X for X, _ in self._features([self.normalizer.one(t) for t in as_texts(texts)])],
+                         format="csr")
 
     @cached_property
     def head(self) -> LinearHead:
@@ -115,7 +131,8 @@ class Model:
 
         ``reasons`` holds up to ``reasons`` words or phrases that pushed the score up
         most, led by the top category (``insult: idiot; moron``) when the model has
-        categories. Empty or missing text scores 0 with no reasons.
+        categories; only texts scoring at least half the threshold get reasons.
+        Empty or missing text scores 0 with no reasons.
         """
         texts = [t[:MAX_TEXT_CHARS] for t in as_texts(texts)]
         if categories and not self.categories:
@@ -125,34 +142,113 @@ class Model:
                               for i in range(0, len(texts), SCORE_BLOCK)], ignore_index=True)
         return self._score_block(texts, categories, reasons)
 
+    def _units(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, list[tuple[int, int]]]:
+        """What is scored: each text whole, and with ``sentences`` each sentence of a longer one.
+
+        Returns the normalised units, each unit's text index, whether it is a whole
+        text, and its character range in the original text.
+        """
+        units, owner, whole, ranges = [], [], [], []
+        for i, text in enumerate(texts):
+            normalized = self.normalizer.one(text)
+            if not normalized:
+                continue
+            units.append(normalized)
+            owner.append(i)
+            whole.append(True)
+            ranges.append((0, len(text)))
+            if not self.sentences:
+                continue
+            parts = split(text)
+            if len(parts) < 2:
+                continue
+            for start, end in parts[:MAX_SENTENCES]:
+                sentence = self.normalizer.one(text[start:end])
+                if sentence:
+                    units.append(sentence)
+                    owner.append(i)
+                    whole.append(False)
+                    ranges.append((start, end))
+        return units, np.asarray(owner, dtype=np.int64), np.asarray(whole, dtype=bool), ranges
+
+    @staticmethod
+    def _gather(n_texts: int, owner: np.ndarray, whole: np.ndarray, main: np.ndarray):
+        """Per text: whether it has content, its whole logit, its sentences' logits, and its leading unit (the
+        whole text, or a sentence scoring higher)."""
+        present = np.zeros(n_texts, dtype=bool)
+        present[owner] = True
+        whole_logit = np.zeros(n_texts)
+        whole_logit[owner[whole]] = main[whole]
+        lead = np.full(n_texts, -1, dtype=np.int64)
+        lead[owner[whole]] = np.flatnonzero(whole)
+        sentence_logits: list[list[float]] = [[] for _ in range(n_texts)]
+        for unit in np.flatnonzero(~whole):
+            t = owner[unit]
+            sentence_logits[t].append(main[unit])
+            if main[unit] > main[lead[t]]:
+                lead[t] = unit
+        return present, whole_logit, sentence_logits, lead
+
+    def combination_inputs(self, texts: Iterable) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, the calibrator's inputs (``sentences.FEATURES``) and whether the text has any content."""
+        texts = [t[:MAX_TEXT_CHARS] for t in as_texts(texts)]
+        units, owner, whole, _ = self._units(texts)
+        if not units:
+            return np.zeros((len(texts), len(FEATURES))), np.zeros(len(texts), dtype=bool)
+        main = self.head.logits(sp.hstack([b for b, _ in self._features(units)], format="csr"))[:, 0]
+        present, whole_logit, sentence_logits, _ = self._gather(len(texts), owner, whole, main)
+        return combination_features(whole_logit, [np.asarray(s) for s in sentence_logits]), present
+
+    def _combine(self, n_texts: int, owner: np.ndarray, whole: np.ndarray, logits: np.ndarray):
+        """Per text: its score, the unit that leads it, and whether it has any content."""
+        score = np.zeros(n_texts, dtype=np.float64)
+        present, whole_logit, sentence_logits, lead = self._gather(n_texts, owner, whole, logits[:, 0])
+        idx = np.flatnonzero(present)
+        if self.calibrator is None:  # the whole text decides
+            score[idx] = 1.0 / (1.0 + np.exp(-whole_logit[idx]))
+            lead[idx] = np.flatnonzero(whole)
+        else:
+            features = combination_features(whole_logit[idx], [np.asarray(sentence_logits[t]) for t in idx])
+            score[idx] = self.calibrator.predict_proba(features)[:, 1]
+        return score, lead, present
+
     def _score_block(self, texts: list[str], categories: bool, reasons: int) -> pd.DataFrame:
-        normalized = [normalize(t) for t in texts]
-        present = np.array([bool(n) for n in normalized], dtype=bool)
+        units, owner, whole, _ = self._units(texts)
         table = pd.DataFrame({"score": np.zeros(len(texts), dtype=np.float64)})
         cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self.categories}
         reason_strings = np.full(len(texts), "", dtype=object)
-        if present.any():
-            kept = [n for n, p in zip(normalized, present) if p]
-            blocks = self._features(kept, word_occurrences=bool(reasons))
-            X = sp.hstack([b for b, _ in blocks], format="csr")
+        if units:
+            X = sp.hstack([b for b, _ in self._features(units)], format="csr")
             # one sparse product for the main classifier and every category
-            probabilities = self.head.probabilities(X)
-            table.loc[present, "score"] = probabilities[:, 0]
+            logits = self.head.logits(X)
+            score, lead, present = self._combine(len(texts), owner, whole, logits)
+            table["score"] = score
+            probabilities = 1.0 / (1.0 + np.exp(-logits[lead[present]]))
             for i, name in enumerate(self.categories, start=1):
                 cat_scores[name][present] = probabilities[:, i]
             if reasons:
-                top = self.head.top_terms(kept, *blocks[0], reasons)
-                if self.categories:
-                    names = list(self.categories)
-                    stacked = np.column_stack([cat_scores[n][present] for n in names])
-                    leaders = [names[i] for i in stacked.argmax(axis=1)]
-                    top = [f"{c}: {r}" if r else "" for c, r in zip(leaders, top)]
-                reason_strings[present] = top
+                explained = np.flatnonzero(present & (score >= self.threshold / 2))
+                if len(explained):
+                    lead_units = [units[u] for u in lead[explained]]
+                    top = self.head.top_terms(lead_units, *self._features(lead_units, word_occurrences=True)[0],
+                                              reasons)
+                    if self.categories:
+                        names = list(self.categories)
+                        stacked = np.column_stack([cat_scores[n][explained] for n in names])
+                        leaders = [names[i] for i in stacked.argmax(axis=1)]
+                        top = [f"{c}: {r}" if r else "" for c, r in zip(leaders, top)]
+                    reason_strings[explained] = top
         if categories:
             for name in self.categories:
                 table[name] = cat_scores[name]
         table["reasons"] = reason_strings
         return table
+
+    def top_categories(self, texts: Iterable) -> list[str]:
+        """Per text, the category with the highest score (for a model with categories)."""
+        table = self.score(texts, categories=True)
+        names = list(self.categories)
+        return [names[i] for i in table[names].to_numpy().argmax(axis=1)]
 
     def flag(self, texts: Iterable, threshold: float | None = None) -> np.ndarray:
         """Boolean array: score ≥ threshold (the model's own unless given)."""
@@ -163,15 +259,40 @@ class Model:
     def explain(self, text: str, min_weight: float = 0.7) -> list[Span]:
         """Spans of ``text`` (character offsets into the original) that pushed the score up.
 
-        Each word and character n-gram's contribution (coefficient × TF-IDF value)
-        is spread over the characters it covers; words of the normalised text whose
-        summed contribution is at least ``min_weight`` times the strongest word's,
-        and positive, are highlighted, adjacent ones merged. Offsets are mapped back
-        through the normalisation, so an obfuscated ``f.u.c.k`` is highlighted whole.
+        Only the part of the text that decided its score is explained: the whole
+        text, or, for a model that reads sentences, the sentences that would be
+        flagged on their own (or else the strongest one). Each word and character
+        n-gram's contribution (coefficient × TF-IDF value) is spread over the
+        characters it covers; words of the normalised text whose summed contribution
+        is at least ``min_weight`` times the strongest word's, and positive, are
+        highlighted, adjacent ones merged. Offsets are mapped back through the
+        normalisation, so an obfuscated ``f.u.c.k`` is highlighted whole.
         """
         if not isinstance(text, str) or not text.strip():
             return []
-        normalized, offsets = normalize_with_offsets(text[:MAX_TEXT_CHARS])
+        text = text[:MAX_TEXT_CHARS]
+        spans: list[Span] = []
+        for start, end in self._decisive_parts(text):
+            for span in self._explain_part(text[start:end], min_weight):
+                spans.append(Span(span.start + start, span.end + start, span.fragment, span.weight))
+        return spans
+
+    def _decisive_parts(self, text: str) -> list[tuple[int, int]]:
+        """The character ranges of ``text`` that decided its score (see ``explain``)."""
+        units, _, whole, ranges = self._units([text])
+        if not units:
+            return []
+        if whole.all() or self.calibrator is None:
+            return [ranges[0]]
+        main = self.head.logits(sp.hstack([b for b, _ in self._features(units)], format="csr"))[:, 0]
+        sentences = np.flatnonzero(~whole)
+        alone = self.calibrator.predict_proba(combination_features(main[sentences], [main[[u]] for u in sentences]))
+        flagged = [ranges[u] for u, p in zip(sentences, alone[:, 1]) if p >= self.threshold]
+        return flagged or [ranges[sentences[int(np.argmax(main[sentences]))]]]
+
+    def _explain_part(self, text: str, min_weight: float) -> list[Span]:
+        """``explain`` for one part of a text, as if it were the whole text."""
+        normalized, offsets = self.normalizer.with_offsets(text)
         if not normalized:
             return []
         char_weight = self._char_contributions(normalized)

@@ -7,7 +7,9 @@ share it. Steps, in order:
    styled letters become plain), combining marks and invisible characters
    (zero-width, soft hyphen, bidi controls) dropped, look-alike letters from other
    scripts (Cyrillic ``а``, Greek ``ο``) mapped to Latin, lower case;
-2. URLs become ``url``;
+2. URLs become ``url``; with ``markers``, the marks of where a text was collected are dropped instead:
+   user mentions (``@name``, ``[USER]``), retweet marks (``RT``), URLs and their placeholders
+   (``[URL]``, ``<URL>``), a hashtag's ``#``; HTML entities are unescaped;
 3. letters spread out with spaces or punctuation (``f u c k``, ``s.h.i.t``) are joined;
 4. words that mix letters with leetspeak or masking characters (``sh1t``, ``5h!t``,
    ``@ss``, ``f*ck``, ``s#it``) are decoded, masks resolved against a lexicon;
@@ -20,6 +22,7 @@ exactly the characters a moderator sees.
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -88,6 +91,11 @@ _WORD = re.compile(r"(?<![a-z0-9@$!*#%|+_])[a-z@$!*#%|+_]*[0-9@$!*#%|+_][a-z0-9@
 _NOT_LEET = re.compile(r"^(?:\d+(?:st|nd|rd|th|s|k|m|b|x|am|pm|kg|km|cm|mm|gb|mb|px|yo|ish)|[a-z]+\d{2,}|#\w+)$")
 # A character that _WORD needs: texts without one skip that pass (most comments).
 _LEET_OR_MASK_CHAR = re.compile(r"[0-9@$!*#%|+_]")
+# Where a text was collected (tweets, Gab, chat logs), not what it says: mentions (not a disguised
+# "@ss"), placeholders of anonymised users and links, retweet marks, links, a hashtag's "#".
+_MARKER = re.compile(r"(?<![\w@])@\w+|\[(?:user|url)\]|<(?:user|url)>|(?<!\w)rt(?=\s*@)|(?:https?://|www\.)\S+"
+                     r"|(?<!\w)url(?!\w)|(?<!\w)#(?=\w)")
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,8});")
 _STRETCH = re.compile(r"([a-z])\1\1+")  # written so, re scans it twice as fast as ([a-z])\1{2,}
 _SPACES = re.compile(r"\s+")
 _SPACE_RUNS = re.compile(r"\s{2,}|[^\S ]")  # several white-space characters, or one that is not a space
@@ -190,6 +198,18 @@ def _decode_word(m: re.Match) -> tuple[str, list[int]]:
     return out, offsets
 
 
+def _marker(m: re.Match) -> tuple[str, list[int]]:
+    token = m.group(0)
+    if token.startswith("@") and (token[1:] in _LEXICON_SET or token.translate(_LEET) in _LEXICON_SET):
+        return token, list(range(len(token)))  # "@ss" is a disguise, not a mention
+    return ("", []) if token == "#" else (" ", [0])
+
+
+def _entity(m: re.Match) -> tuple[str, list[int]]:
+    out = html.unescape(m.group(0))
+    return out, _spread(len(m.group(0)), len(out))
+
+
 def _squeeze(m: re.Match) -> tuple[str, list[int]]:
     return m.group(1), [0]
 
@@ -231,9 +251,13 @@ def _collapse_spaces(text: str, offsets: list[int] | None) -> tuple[str, list[in
     return stripped, offsets[left:left + len(stripped)]
 
 
-def _normalize(text: str, offsets: list[int] | None) -> tuple[str, list[int] | None]:
+def _normalize(text: str, offsets: list[int] | None, markers: bool = False) -> tuple[str, list[int] | None]:
     text, offsets = _fold(text, offsets)
-    if "http" in text or "www." in text:
+    if markers:
+        if "&" in text:
+            text, offsets = _sub(_ENTITY, _entity, text, offsets)
+        text, offsets = _sub(_MARKER, _marker, text, offsets)
+    elif "http" in text or "www." in text:
         text, offsets = _sub(_URL, _url, text, offsets)
     if offsets is None:
         text = " ".join(text.split())  # as _SPACE_RUNS, and the ends trimmed, which the patterns below ignore
@@ -265,29 +289,48 @@ def as_texts(texts: Iterable) -> list[str]:
     return out
 
 
-def normalize(text: str) -> str:
-    """The normalised form of ``text`` that the features are computed from."""
+def normalize(text: str, markers: bool = False) -> str:
+    """The normalised form of ``text`` that the features are computed from (``markers``: see the module)."""
     if not isinstance(text, str):
         return ""
-    return _normalize(text, None)[0]
+    return _normalize(text, None, markers)[0]
 
 
-def normalize_with_offsets(text: str) -> tuple[str, list[int]]:
+def normalize_with_offsets(text: str, markers: bool = False) -> tuple[str, list[int]]:
     """The normalised text and, per character of it, the index of its source character in ``text``."""
     if not isinstance(text, str) or not text:
         return "", []
-    normalized, offsets = _normalize(text, [])
+    normalized, offsets = _normalize(text, [], markers)
     return normalized, offsets
 
 
 class TextNormalizer(TransformerMixin, BaseEstimator):
-    """Pipeline step applying :func:`normalize` to every text (stateless)."""
+    """Pipeline step applying :func:`normalize` to every text (stateless).
+
+    ``markers`` also drops the marks of where a text was collected (mentions,
+    retweet marks, links, placeholders): see the module's docstring.
+    """
+
+    def __init__(self, markers: bool = False):
+        self.markers = markers
 
     def fit(self, X, y=None):
         return self
 
+    @property
+    def _markers(self) -> bool:
+        return getattr(self, "markers", False)  # model files written before the option have no attribute
+
     def transform(self, X):
-        return [normalize(x) for x in X]
+        return [normalize(x, self._markers) for x in X]
+
+    def one(self, text: str) -> str:
+        """One text, normalised as this step does."""
+        return normalize(text, self._markers)
+
+    def with_offsets(self, text: str) -> tuple[str, list[int]]:
+        """One text, normalised as this step does, with the offsets of ``normalize_with_offsets``."""
+        return normalize_with_offsets(text, self._markers)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

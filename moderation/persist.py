@@ -107,7 +107,8 @@ def save_model(model, path: str | Path) -> Path:
     model_path = path / MODEL_FILE
     tmp = model_path.with_suffix(".skops.tmp")
     data = sio.dumps({"pipeline": model.pipeline, "threshold": float(model.threshold),
-                      "categories": model.categories})
+                      "categories": model.categories, "calibrator": model.calibrator,
+                      "sentences": bool(model.sentences)})
     tmp.write_bytes(canonical_skops(data))
     tmp.replace(model_path)
     (path / LEGACY_MODEL_FILE).unlink(missing_ok=True)
@@ -266,7 +267,8 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
             payload = _load_skops(model_path, data)
     _check_settings(model_path, payload)
     return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card,
-                 categories=payload.get("categories", {}))
+                 categories=payload.get("categories", {}), calibrator=payload.get("calibrator"),
+                 sentences=bool(payload.get("sentences", False)))
 
 
 def _check_settings(model_path: Path, payload) -> None:

@@ -25,7 +25,7 @@ from .errors import ModerationError
 from .labels import parse_labels, read_labelled_set
 
 __all__ = ["Recipe", "SITE_RECIPE", "CORPUS_RECIPE", "training_pool", "trainable", "sample_weights",
-           "source_weights", "describe_file"]
+           "source_weights", "prevalence_weights", "describe_file"]
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,18 @@ class Recipe:
     """Every choice that turns labelled sources into a model.
 
     Pipeline: ``C`` and ``class_weight`` of the logistic regression, the n-gram
-    ranges, ``min_df`` and the hashed feature counts. Data: whether our
+    ranges, ``min_df``, the hashed feature counts, and whether the normaliser drops
+    the marks of where a text was collected (``markers``: mentions, links, retweet
+    marks). Data: the public corpora trained on (``corpora``, default all, and
+    ``open_licences_only``), whether our
     augmentation is added (``augment``), the sources whose "keep" rows using a
     lexicon word are not trained on (``unreliable_negatives``), each source's
     weight multiplier (``source_emphasis``; every class of every source otherwise
     has the same total weight when there are several sources). After fitting:
-    whether identity words lose their positive weights (``neutralize_identities``).
+    whether identity words lose their positive weights (``neutralize_identities``),
+    whether longer texts are also read sentence by sentence (``sentences``), and the
+    share of abusive comments the scores are calibrated for (``prevalence``: a score
+    is the probability of "remove" on a site where that share of comments is abusive).
     """
 
     name: str = "site"
@@ -49,16 +55,32 @@ class Recipe:
     min_df: int = 2
     word_features: int = 2 ** 19
     char_features: int = 2 ** 20
+    markers: bool = False
+    corpora: tuple[str, ...] | None = None
+    open_licences_only: bool = False
     augment: bool = False
     unreliable_negatives: tuple[str, ...] = ()
     source_emphasis: dict = field(default_factory=dict)
     neutralize_identities: bool = False
+    sentences: bool = False
+    prevalence: float = 0.1
 
     def pipeline_options(self) -> dict:
         """The keyword arguments of ``build_pipeline``."""
         return {"C": self.C, "class_weight": self.class_weight, "word_ngrams": self.word_ngrams,
                 "char_ngrams": self.char_ngrams, "min_df": self.min_df, "word_features": self.word_features,
-                "char_features": self.char_features}
+                "char_features": self.char_features, "markers": self.markers}
+
+    def corpus_names(self) -> list[str]:
+        """The public corpora this recipe trains on: ``corpora`` (default all), only the openly licensed ones
+        with ``open_licences_only``."""
+        from .corpora import CORPORA
+
+        names = list(self.corpora) if self.corpora is not None else list(CORPORA)
+        unknown = [n for n in names if n not in CORPORA]
+        if unknown:
+            raise ModerationError(f"unknown corpus {unknown[0]!r}; known: {', '.join(CORPORA)}")
+        return [n for n in names if CORPORA[n].open_licence or not self.open_licences_only]
 
     def with_options(self, **changes) -> "Recipe":
         """A copy with some choices changed (an ablation, or a user's ``C``)."""
@@ -68,14 +90,12 @@ class Recipe:
         return replace(self, **changes)
 
     def describe(self) -> dict:
-        """The recipe for the model card."""
+        """The recipe for the model card: every setting (enough to train it again) and what the weights mean."""
         from .identities import identity_words
 
-        out = {"name": self.name, "pipeline": {k: list(v) if isinstance(v, tuple) else v
-                                               for k, v in self.pipeline_options().items()},
-               "weights": "each class of each source the same total weight, times the emphasis",
-               "source_emphasis": dict(self.source_emphasis), "augmentation": self.augment,
-               "negatives_not_trained_on": list(self.unreliable_negatives)}
+        settings = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        out = {"name": self.name, "settings": settings,
+               "weights": "each class of each source the same total weight, times the emphasis"}
         if self.neutralize_identities:
             out["identity_words_neutralised"] = len(identity_words())
         return out
@@ -111,6 +131,24 @@ def source_weights(sources: Sequence[str], emphasis: dict[str, float] | None = N
     if emphasis:
         w = w * s.map(lambda name: emphasis.get(name, 1.0)).to_numpy(dtype=float)
     return w * len(w) / w.sum()
+
+
+def prevalence_weights(labels, sources, prevalence: float) -> np.ndarray:
+    """Weights that make every source count the same and its share of "remove" equal ``prevalence``.
+
+    Held-out rows weighted so stand for a site where that share of comments is
+    abusive (averaged over sources, whose own shares are artefacts of how they were
+    collected); calibration, the threshold and the card's figures use them.
+    """
+    y = np.asarray(labels, dtype=int)
+    s = pd.Series(list(sources)).astype(str).to_numpy()
+    w = np.zeros(len(y), dtype=float)
+    for source in np.unique(s):
+        for label, share in ((1, prevalence), (0, 1.0 - prevalence)):
+            mask = (s == source) & (y == label)
+            if mask.any():
+                w[mask] = share / mask.sum()
+    return w * len(w) / w.sum() if w.sum() else w
 
 
 def sample_weights(pool: pd.DataFrame, recipe: Recipe) -> np.ndarray | None:
@@ -163,12 +201,14 @@ def _augmentation() -> tuple[list[pd.DataFrame], list[Source]]:
 
 def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None = None, text_col: str = "text",
                   label_col: str = "label", positive: str | None = None, augment: bool = False,
-                  tables: Sequence[tuple[str, pd.DataFrame]] = (), read=None) -> tuple[pd.DataFrame, list[Source]]:
+                  tables: Sequence[tuple[str, pd.DataFrame]] = (), corpora: Sequence[str] | None = None,
+                  read=None) -> tuple[pd.DataFrame, list[Source]]:
     """All training rows (text, label, source, category columns) and a card entry per source.
 
     Sources are the labelled table files, ``tables`` (name, frame with ``text`` and
     0/1 ``label``, e.g. the review queue's decisions), the public corpora in
-    ``corpus``, and with ``augment`` our augmentation sets. Columns named like the
+    ``corpus`` (those named in ``corpora``, default all), and with ``augment`` our
+    augmentation sets. Columns named like the
     categories are read as category labels (0/1, empty where not annotated).
     ``read`` (``io.ReadOptions``) says how to read the files.
     """
@@ -183,11 +223,12 @@ def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
         frames.append(_frame(list(df["text"]), y, name, None))
         sources.append(Source(name=name, rows=int(len(y)), positive_rate=round(float(np.mean(y)), 4)))
     if corpus is not None:
-        from . import corpora
+        from . import corpora as corpora_module
 
-        frame = corpora.load_corpora(corpus)
+        names = list(corpora) if corpora is not None else None
+        frame = corpora_module.load_corpora(corpus, names)
         frames.append(frame)
-        sources += [Source.from_dict(d) for d in corpora.describe(corpus, frame=frame)]
+        sources += [Source.from_dict(d) for d in corpora_module.describe(corpus, names, frame=frame)]
     if augment:
         extra_frames, extra_sources = _augmentation()
         frames += extra_frames

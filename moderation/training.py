@@ -8,11 +8,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from .card import CategoryInfo, HeldOutEvaluation, Source, ThresholdRule, new_card
+from .card import Calibration, CategoryInfo, HeldOutEvaluation, Source, ThresholdRule, new_card
 from .categories import CATEGORIES
 from .errors import ModerationError, ParameterError
 from .io import ReadOptions
@@ -22,6 +23,7 @@ from .metrics import DEFAULT_TARGET_PRECISION, calibration_curve_table, choose_t
 from .model import Model, build_pipeline
 from .persist import check_save_target
 from .normalize import as_texts
+from .sentences import FEATURES
 from .recipe import CORPUS_RECIPE, SITE_RECIPE, Recipe, sample_weights, trainable, training_pool
 
 __all__ = ["train", "fit", "train_pool", "train_sources", "leave_one_corpus_out", "check_targets"]
@@ -37,19 +39,39 @@ def check_targets(target_precision: float | None, target_recall: float | None) -
             raise ParameterError(f"{{{name}}} must be between 0 and 1 (exclusive), got {value}", name)
 
 
+def term_frequencies(texts: list[str], recipe: Recipe) -> list:
+    """Per feature block of the recipe's Pipeline, the term frequencies of ``texts`` (computed once, weighed per
+    fit: ``HashedTfidf.term_frequencies``)."""
+    pipeline = build_pipeline(**recipe.pipeline_options())
+    normalized = pipeline.named_steps["normalize"].transform(texts)
+    return [vec.term_frequencies(normalized) for _, vec in pipeline.named_steps["features"].transformer_list]
+
+
+def _rows_of(tf: list, rows: np.ndarray) -> list:
+    return [T[rows] for T in tf]
+
+
 def fit(texts: list[str], y: np.ndarray, weights: np.ndarray | None, cats: pd.DataFrame | None,
-        recipe: Recipe = SITE_RECIPE) -> Model:
-    """Fit the recipe's Pipeline on all of ``texts``, and a classifier per category known on enough rows."""
+        recipe: Recipe = SITE_RECIPE, tf: list | None = None) -> Model:
+    """Fit the recipe's Pipeline on all of ``texts``, and a classifier per category known on enough rows.
+
+    ``tf``, the texts' ``term_frequencies`` when already computed, saves hashing them
+    again; the fitted Pipeline is the same either way.
+    """
     from .identities import identity_words, neutralize_identity_terms
 
     pipeline = build_pipeline(**recipe.pipeline_options())
-    pipeline.fit(texts, y, **({} if weights is None else {"classifier__sample_weight": weights}))
+    tf = term_frequencies(texts, recipe) if tf is None else tf
+    blocks = []
+    for (_, vec), T in zip(pipeline.named_steps["features"].transformer_list, tf):
+        blocks.append(vec.fit_from_tf(T).weigh(T))
+    X = sp.hstack(blocks, format="csr")
+    main = pipeline.named_steps["classifier"]
+    main.fit(X, y, sample_weight=weights)
     if recipe.neutralize_identities:
         neutralize_identity_terms(pipeline, identity_words())
     categories = {}
     if cats is not None:
-        X = Model(pipeline=pipeline).features_matrix(texts)
-        main = pipeline.named_steps["classifier"]
         for name in cats.columns:
             known = cats[name].notna().to_numpy()
             truth = cats[name].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
@@ -65,21 +87,86 @@ def _rows(frame: pd.DataFrame | None, rows: np.ndarray) -> pd.DataFrame | None:
     return None if frame is None else frame.iloc[rows].reset_index(drop=True)
 
 
-def train(texts, labels, *, sample_weight=None, eval_texts=None, eval_labels=None,
-          target_precision: float | None = DEFAULT_TARGET_PRECISION, target_recall: float | None = None,
-          test_size: float = 0.2, random_state: int = 0, refit: bool = True,
+# Joined comments built for calibration: for each k, this many abusive texts with k civil ones on each side, and
+# as many comments of 2k + 1 civil texts, all drawn from the calibration rows.
+JOINED_PER_K = 1000
+JOINED_K = (1, 2, 3)
+JOINED_SOURCE = "joined comments"
+
+
+def joined_comments(texts: list[str], y: np.ndarray, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
+    """Comments made by joining calibration texts: an abusive one among civil ones (remove) and civil ones only
+    (keep), so the combination learns that one abusive part makes a comment abusive and many civil ones do not."""
+    positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    out, labels = [], []
+    if len(negatives) < 2 * max(JOINED_K) + 1:
+        return out, np.zeros(0, dtype=int)
+    for k in JOINED_K:
+        for _ in range(min(JOINED_PER_K, len(positives))):
+            around = rng.choice(negatives, size=2 * k, replace=False)
+            parts = [texts[i] for i in around[:k]] + [texts[rng.choice(positives)]] + [texts[i] for i in around[k:]]
+            out.append(" ".join(p.strip() for p in parts))
+            labels.append(1)
+        for _ in range(min(JOINED_PER_K, len(negatives))):
+            out.append(" ".join(texts[i].strip() for i in rng.choice(negatives, size=2 * k + 1, replace=False)))
+            labels.append(0)
+    return out, np.asarray(labels, dtype=int)
+
+
+def fit_calibrator(model: Model, texts: list[str], y: np.ndarray, sources: list[str], recipe: Recipe,
+                   random_state: int = 0):
+    """The logistic regression turning a text's logits (``sentences.FEATURES``) into P(remove) at the recipe's
+    prevalence, fitted on rows the model was not trained on (and, for a model that reads sentences, comments
+    joined from them), every source weighing the same."""
+    from sklearn.linear_model import LogisticRegression
+
+    from .recipe import prevalence_weights
+
+    model.sentences = recipe.sentences
+    model.calibrator = None
+    texts, y, sources = list(texts), np.asarray(y, dtype=int), list(sources)
+    if recipe.sentences:
+        extra, extra_y = joined_comments(texts, y, np.random.default_rng(random_state))
+        texts, y, sources = texts + extra, np.concatenate([y, extra_y]), sources + [JOINED_SOURCE] * len(extra)
+    features, present = model.combination_inputs(texts)
+    # fitted with both classes of every source weighing the same, then moved to the stated share of abuse
+    # by adding its log-odds to the intercept (Bayes' rule), so the prevalence shifts every score alike
+    weights = prevalence_weights(y[present], np.asarray(sources, dtype=object)[present], 0.5)
+    calibrator = LogisticRegression(C=1.0, max_iter=1000)
+    calibrator.fit(features[present], y[present], sample_weight=weights)
+    calibrator.intercept_ = calibrator.intercept_ + np.log(recipe.prevalence / (1.0 - recipe.prevalence))
+    return calibrator
+
+
+def _split(y: np.ndarray, sources: list[str], test_size: float, random_state: int):
+    """A split stratified by source and label (by label alone where a stratum is too small)."""
+    strata = np.asarray([f"{s}\0{label}" for s, label in zip(sources, y)], dtype=object)
+    counts = pd.Series(strata).value_counts()
+    if counts.min() < 2:
+        strata = y
+    return train_test_split(np.arange(len(y)), test_size=test_size, stratify=strata, random_state=random_state)
+
+
+def train(texts, labels, *, sample_weight=None, row_sources: Sequence[str] | None = None, eval_texts=None,
+          eval_labels=None, target_precision: float | None = DEFAULT_TARGET_PRECISION,
+          target_recall: float | None = None, test_size: float = 0.2, random_state: int = 0, refit: bool = True,
           sources: list[Source] | None = None, name: str | None = None, categories: pd.DataFrame | None = None,
           recipe: Recipe = SITE_RECIPE) -> Model:
     """Train a Model on ``texts`` and 0/1 ``labels``.
 
-    Metrics and the threshold come from ``eval_texts``/``eval_labels`` when given,
-    else from a stratified ``test_size`` split held out from training; with
-    ``refit`` (the default) the model is then refit on all rows with that
-    threshold. The threshold meets ``target_precision`` (default 0.90) or, if
-    given, ``target_recall``. ``categories``, a frame with one 0/1/NA column per
-    category (``insult``, ``identity_attack``, ...), adds a classifier per category on
-    the same features, trained on the rows where that category is known.
+    A stratified ``test_size`` split is held out from training. Half of it
+    calibrates the scores to the recipe's prevalence (``fit_calibrator``; rows
+    weighted per source, ``row_sources`` naming each row's source); on the other
+    half, or on ``eval_texts``/``eval_labels`` when given, the metrics are measured
+    and the threshold chosen at that prevalence to meet ``target_precision``
+    (default 0.90) or, if given, ``target_recall``. With ``refit`` (the default)
+    the model is then refit on all rows, keeping the calibration and threshold.
+    ``categories``, a frame with one 0/1/NA column per category (``insult``,
+    ``identity_attack``, ...), adds a classifier per category on the same
+    features, trained on the rows where that category is known.
     """
+    from .recipe import prevalence_weights
+
     texts = as_texts(texts)
     y = parse_labels(labels) if not np.issubdtype(np.asarray(labels).dtype, np.integer) else np.asarray(labels, dtype=int)
     if len(texts) != len(y):
@@ -90,50 +177,66 @@ def train(texts, labels, *, sample_weight=None, eval_texts=None, eval_labels=Non
     if target_recall is not None:
         target_precision = None
     check_targets(target_precision, target_recall)
+    row_sources = ["data"] * len(texts) if row_sources is None else [str(s) for s in row_sources]
     weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-    idx = np.arange(len(texts))
     cats = None if categories is None else categories.reset_index(drop=True)
+    fit_idx, held_idx = _split(y, row_sources, test_size, random_state)
     if eval_texts is not None:
-        ev_texts = as_texts(eval_texts)
-        ev_y = np.asarray(eval_labels, dtype=int)
+        ev_texts, ev_y = as_texts(eval_texts), np.asarray(eval_labels, dtype=int)
         check_classes(ev_y, "the evaluation data")
-        fit_idx, held_idx, method = idx, None, "evaluation file"
+        ev_sources = ["evaluation file"] * len(ev_texts)
+        calib_idx, method = held_idx, f"evaluation file (a stratified {test_size:.0%} hold-out calibrates)"
     else:
-        fit_idx, held_idx = train_test_split(idx, test_size=test_size, stratify=y, random_state=random_state)
-        ev_texts = [texts[i] for i in held_idx]
-        ev_y = y[held_idx]
-        method = f"stratified {test_size:.0%} hold-out"
+        calib_rel, ev_rel = _split(y[held_idx], [row_sources[i] for i in held_idx], 0.5, random_state)
+        calib_idx, ev_idx = held_idx[calib_rel], held_idx[ev_rel]
+        ev_texts, ev_y, ev_sources = [texts[i] for i in ev_idx], y[ev_idx], [row_sources[i] for i in ev_idx]
+        method = f"stratified {test_size:.0%} hold-out (half to calibrate, half to measure)"
 
+    tf = term_frequencies(texts, recipe)  # hashed once for the split's fit and the refit
     model = fit([texts[i] for i in fit_idx], y[fit_idx], None if weights is None else weights[fit_idx],
-                _rows(cats, fit_idx), recipe)
-    ev_scores = model.score(ev_texts)
+                _rows(cats, fit_idx), recipe, tf=_rows_of(tf, fit_idx))
+    calibrator = fit_calibrator(model, [texts[i] for i in calib_idx], y[calib_idx],
+                                [row_sources[i] for i in calib_idx], recipe, random_state)
+    model.calibrator = calibrator
+    ev_table = model.score(ev_texts, categories=bool(model.categories))
+    ev_scores = ev_table["score"].to_numpy() if model.categories else ev_table
+    ev_weights = prevalence_weights(ev_y, ev_sources, recipe.prevalence)
     threshold, met = choose_threshold(ev_y, ev_scores, target_precision=target_precision,
-                                      target_recall=target_recall)
-    held_out = metrics(ev_y, ev_scores, threshold)
+                                      target_recall=target_recall, sample_weight=ev_weights)
     category_auc = {}
-    if cats is not None and held_idx is not None and model.categories:
-        held_cats = model.score(ev_texts, categories=True)
+    if cats is not None and eval_texts is None and model.categories:
         for category in model.categories:
-            known = cats[category].iloc[held_idx].notna().to_numpy()
-            truth = cats[category].iloc[held_idx].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
+            known = cats[category].iloc[ev_idx].notna().to_numpy()
+            truth = cats[category].iloc[ev_idx].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
             if len(set(truth.tolist())) == 2:
-                category_auc[category] = round(float(roc_auc_score(truth, held_cats[category].to_numpy()[known])),
-                                               4)
-    if refit and eval_texts is None:
-        model = fit(texts, y, weights, cats, recipe)
+                category_auc[category] = round(float(roc_auc_score(truth, ev_table[category].to_numpy()[known])), 4)
+    if refit:
+        model = fit(texts, y, weights, cats, recipe, tf=tf)
+        model.calibrator, model.sentences = calibrator, recipe.sentences
         method += ", then refit on all rows"
 
     from .persist import versions
 
-    pipeline_description = _describe_pipeline(model)
+    at_prevalence = metrics(ev_y, ev_scores, threshold, ev_weights)
+    at_prevalence["flagged_per_10000"] = round(10_000 * at_prevalence["flag_rate"])
+    calibration = Calibration(
+        prevalence=recipe.prevalence, sentences=recipe.sentences,
+        method=(f"logistic regression over {', '.join(FEATURES)} fitted on held-out rows"
+                + (" and comments joined from them" if recipe.sentences else "")
+                + f", both classes of every source weighing the same, then shifted to {recipe.prevalence:.0%} "
+                "'remove' by adding its log-odds to the intercept"),
+        held_out=_rounded(at_prevalence),
+        threshold_table=_records(threshold_table(ev_y, ev_scores, sample_weight=ev_weights)),
+        reliability=_records(calibration_curve_table(ev_y, ev_scores, sample_weight=ev_weights)))
     model.card = new_card(
         name=name, rows=len(texts), positive_rate=round(float(y.mean()), 4), sources=list(sources or []),
         rule=ThresholdRule(target_precision=target_precision, target_recall=target_recall, met=met),
-        evaluation=HeldOutEvaluation(method=method, held_out=_rounded(held_out),
+        evaluation=HeldOutEvaluation(method=method, held_out=_rounded(metrics(ev_y, ev_scores, threshold)),
                                      threshold_table=_records(threshold_table(ev_y, ev_scores)),
                                      reliability=_records(calibration_curve_table(ev_y, ev_scores))),
         categories=CategoryInfo(names=list(model.categories), held_out_roc_auc=category_auc),
-        pipeline=pipeline_description, versions=versions(), threshold=threshold)
+        calibration=calibration, pipeline=_describe_pipeline(model), versions=versions(), threshold=threshold)
+    model.card.recipe = recipe.describe()
     model.threshold = threshold
     return model
 
@@ -167,7 +270,8 @@ def train_pool(pool: pd.DataFrame, sources: list[Source] | None = None, recipe: 
     """``train`` on the trainable rows of a pool from ``training_pool``, weighted by source."""
     rows = trainable(pool, recipe)
     return train(rows["text"].tolist(), rows["label"].to_numpy(dtype=int), sample_weight=sample_weights(rows, recipe),
-                 sources=sources, categories=_category_frame(rows), recipe=recipe, **options)
+                 row_sources=rows["source"].tolist(), sources=sources, categories=_category_frame(rows),
+                 recipe=recipe, **options)
 
 
 def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None = None, text_col: str = "text",
@@ -175,13 +279,15 @@ def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
                   target_precision: float | None = DEFAULT_TARGET_PRECISION, target_recall: float | None = None,
                   eval_file: str | Path | None = None, cross_corpus: bool = False,
                   tables: Sequence[tuple[str, pd.DataFrame]] = (), from_queue: str | None = None,
-                  recipe: Recipe | None = None, read: ReadOptions | None = None, out: str | Path | None = None,
-                  force: bool = False) -> Model:
+                  recipe: Recipe | None = None, prevalence: float | None = None,
+                  open_licences_only: bool = False, read: ReadOptions | None = None,
+                  out: str | Path | None = None, force: bool = False) -> Model:
     """Train on labelled table files, ``tables``, the decisions in the review queue ``from_queue`` and/or
     the public corpora in ``corpus``.
 
     The recipe defaults to ``CORPUS_RECIPE`` with ``corpus`` and ``SITE_RECIPE``
-    without. With ``cross_corpus`` (which needs ``corpus``) the card also gets the
+    without; ``prevalence`` and ``open_licences_only`` override its settings of that
+    name. With ``cross_corpus`` (which needs ``corpus``) the card also gets the
     leave-one-corpus-out table. ``read`` says how to read the files (delimiter,
     encoding). With ``out``, the model is saved there; a directory that already
     holds a model is refused unless ``force``. Everything is validated before
@@ -198,18 +304,26 @@ def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
         from .queue import decisions_table
 
         tables = [decisions_table(from_queue), *tables]
+    if prevalence is not None and not 0.0 < prevalence < 1.0:
+        raise ParameterError(f"{{prevalence}} must be between 0 and 1 (exclusive), got {prevalence}", "prevalence")
+    if open_licences_only and corpus is None:
+        raise ParameterError("{open_licences_only} needs {corpus}", "open_licences_only", "corpus")
     recipe = recipe or (CORPUS_RECIPE if corpus is not None else SITE_RECIPE)
+    if prevalence is not None:
+        recipe = recipe.with_options(prevalence=prevalence)
+    if open_licences_only:
+        recipe = recipe.with_options(name=f"{recipe.name}, open licences only", open_licences_only=True)
     pool, sources = training_pool(paths, corpus=corpus, text_col=text_col, label_col=label_col,
-                                  positive=positive, augment=recipe.augment, tables=tables, read=read)
+                                  positive=positive, augment=recipe.augment, tables=tables,
+                                  corpora=recipe.corpus_names() if corpus is not None else None, read=read)
     ev_texts = ev_y = None
     if eval_file is not None:
         evaluation = read_labelled_set(eval_file, text_col, label_col, positive, read=read)
         ev_texts, ev_y = evaluation.texts, evaluation.labels
     model = train_pool(pool, sources, recipe, eval_texts=ev_texts, eval_labels=ev_y,
                        target_precision=target_precision, target_recall=target_recall,
-                       name="default" if corpus is not None and not paths else None)
-    if corpus is not None:
-        model.card.recipe = recipe.describe()
+                       name=(("open-licences" if recipe.open_licences_only else "default")
+                             if corpus is not None and not paths else None))
     if cross_corpus:
         from .corpora import CORPORA
 
@@ -226,14 +340,33 @@ def leave_one_corpus_out(pool: pd.DataFrame, recipe: Recipe = CORPUS_RECIPE, hel
     ``pool`` is a training pool (``training_pool``); sources not in ``held_out``
     (e.g. the augmentation set) are always trained on. ``baseline``, if given, is a
     function texts → scores (e.g. alt-profanity-check) measured on the same rows.
+    The pool's term frequencies are computed once; each fold learns its own idf
+    and classifiers from its training rows only. A recipe that reads sentences
+    holds a fifth of each fold's training rows out to fit its combination.
     """
+    texts = pool["text"].tolist()
+    tf = term_frequencies(texts, recipe)
+    keep = np.zeros(len(pool), dtype=bool)
+    keep[trainable(pool.assign(_row=np.arange(len(pool))), recipe)["_row"].to_numpy()] = True
     rows = []
     for held in held_out if held_out is not None else sorted(pool["source"].unique()):
-        test = pool[pool["source"] == held]
-        fit_rows = trainable(pool[pool["source"] != held], recipe)
-        model = fit(fit_rows["text"].tolist(), fit_rows["label"].to_numpy(dtype=int),
-                    sample_weights(fit_rows, recipe), _category_frame(fit_rows), recipe)
-        table = model.score(test["text"].tolist(), categories=bool(model.categories))
+        is_held = (pool["source"] == held).to_numpy()
+        train_idx = np.flatnonzero(keep & ~is_held)
+        test_idx = np.flatnonzero(is_held)
+        calib_idx = np.zeros(0, dtype=np.int64)
+        if recipe.sentences:  # the combination of sentence and whole-text scores is fitted on held-out rows
+            part, calib = _split(pool["label"].to_numpy(dtype=int)[train_idx],
+                                 pool["source"].iloc[train_idx].tolist(), 0.2, 0)
+            train_idx, calib_idx = train_idx[part], train_idx[calib]
+        fit_rows = pool.iloc[train_idx].reset_index(drop=True)
+        model = fit([texts[i] for i in train_idx], fit_rows["label"].to_numpy(dtype=int),
+                    sample_weights(fit_rows, recipe), _category_frame(fit_rows), recipe, tf=_rows_of(tf, train_idx))
+        if recipe.sentences:
+            model.calibrator = fit_calibrator(model, [texts[i] for i in calib_idx],
+                                              pool["label"].to_numpy(dtype=int)[calib_idx],
+                                              pool["source"].iloc[calib_idx].tolist(), recipe)
+        test = pool.iloc[test_idx]
+        table = model.score([texts[i] for i in test_idx], categories=bool(model.categories))
         scores = table["score"].to_numpy() if model.categories else table
         y = test["label"].to_numpy(dtype=int)
         row = {"held_out": held, "rows": int(len(test)), "positive_rate": round(float(y.mean()), 3),

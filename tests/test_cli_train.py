@@ -21,7 +21,8 @@ def test_train_sample_data(tmp_path):
     out = tmp_path / "model"
     result = train(DATA / "sample_labelled.csv", "--out", out)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"Saved model to {out} (303 rows; stratified 20% hold-out, then refit on all rows)")
+    assert result.stdout.startswith(f"Saved model to {out} (303 rows; stratified 20% hold-out (half to calibrate, "
+                                    "half to measure), then refit on all rows)")
     assert "ROC-AUC" in result.stdout and "precision" in result.stdout
     card = json.loads((out / "card.json").read_text())
     assert card["training_data"]["sources"][0]["name"] == "sample_labelled.csv"
@@ -52,7 +53,8 @@ def test_eval_file(tmp_path, sample_labelled):
     result = train(a, "--out", tmp_path / "m", "--eval-file", b)
     assert result.exit_code == 0, result.output
     card = json.loads((tmp_path / "m" / "card.json").read_text())
-    assert card["evaluation"]["method"] == "evaluation file"
+    assert card["evaluation"]["method"] == ("evaluation file (a stratified 20% hold-out calibrates), "
+                                            "then refit on all rows")
     assert card["evaluation"]["held_out"]["rows"] == len(sample_labelled.iloc[1::2])
 
 

@@ -323,3 +323,17 @@ def test_bad_input_is_refused():
         HashedTfidf().fit("a single string")
     with pytest.raises(TypeError):
         HashedTfidf().fit(["ok", None])
+
+
+@pytest.mark.parametrize("analyzer,ngram_range", [("word", (1, 2)), ("char_wb", (2, 5)), ("char_wb", (1, 3))])
+def test_term_frequencies_weighed_equal_transform(analyzer, ngram_range):
+    """Leave-one-corpus-out hashes the texts once: weighing their term frequencies must equal transform exactly."""
+    texts = ["you are a moron", "lovely weather in almaty", "", "a", "zz zz zz", "moron moron idiot", "the the"]
+    fitted = HashedTfidf(analyzer=analyzer, ngram_range=ngram_range, n_features=2 ** 12, min_df=2).fit(texts[:5])
+    T = fitted.term_frequencies(texts)
+    again = HashedTfidf(analyzer=analyzer, ngram_range=ngram_range, n_features=2 ** 12, min_df=2).fit_from_tf(T[:5])
+    np.testing.assert_array_equal(again.idf_, fitted.idf_)
+    a, b = fitted.transform(texts), again.weigh(T)
+    np.testing.assert_array_equal(a.indptr, b.indptr)
+    np.testing.assert_array_equal(a.indices, b.indices)
+    np.testing.assert_array_equal(a.data, b.data)

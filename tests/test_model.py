@@ -42,8 +42,13 @@ def test_flag_uses_threshold_and_override(small_model):
 def test_pipeline_is_plain_sklearn(small_model):
     assert isinstance(small_model.pipeline, Pipeline)
     assert list(small_model.pipeline.named_steps) == ["normalize", "features", "classifier"]
-    np.testing.assert_allclose(small_model.pipeline.predict_proba(["you moron"])[:, 1],
-                               small_model.score(["you moron"]))
+    texts = ["you moron", "I disagree with this article"]
+    features, present = small_model.combination_inputs(texts)
+    assert present.tolist() == [True, True]
+    # the Pipeline's own probability is the whole text's; the model's score is that logit, calibrated
+    whole = small_model.pipeline.predict_proba(texts)[:, 1]
+    np.testing.assert_allclose(1 / (1 + np.exp(-features[:, 0])), whole)
+    np.testing.assert_allclose(small_model.calibrator.predict_proba(features)[:, 1], small_model.score(texts))
 
 
 def test_explain_points_at_the_insult(small_model):
@@ -212,7 +217,9 @@ def test_legacy_joblib_model_loads_with_a_warning(small_model, tmp_path):
     (path / "card.json").write_text(json.dumps(card))
     with pytest.warns(UserWarning, match="is a pickle .*save it again to write the safe skops format"):
         legacy = moderation.load_model(path, trust_pickle=True)
-    np.testing.assert_array_equal(legacy.score(["you idiot"]), small_model.score(["you idiot"]))
+    # a legacy file has no calibration: its score is the Pipeline's own probability
+    assert legacy.calibrator is None
+    np.testing.assert_array_equal(legacy.score(["you idiot"]), small_model.pipeline.predict_proba(["you idiot"])[:, 1])
     legacy.save(path)  # converts: the pickle goes
     assert sorted(p.name for p in path.iterdir()) == ["MODEL_CARD.md", "card.json", "model.skops"]
 

@@ -76,3 +76,24 @@ def test_transformer_is_stateless():
     step = TextNormalizer()
     assert step.fit(["x"]) is step
     assert step.transform(["S.H.I.T", "Hello"]) == ["shit", "hello"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("RT @mike_22: you f*cking @ss &amp; idiot http://t.co/x #MAGA", ": you fucking ass & idiot maga"),
+    ("[USER] is a b1tch [URL]", "is a bitch"),
+    ("see <URL> lol", "see lol"),
+    ("@ss hole", "ass hole"),
+])
+def test_markers_drop_where_a_text_was_collected(text, expected):
+    assert normalize(text, markers=True) == expected
+
+
+def test_markers_keep_offsets_into_the_original():
+    text = "RT @mike: you @ss &amp; idiot"
+    normalized, offsets = normalize_with_offsets(text, markers=True)
+    assert normalized == ": you ass & idiot"
+    assert [text[i] for i in offsets] == list(": you @ss & idiot")
+
+
+def test_markers_are_off_by_default():
+    assert normalize("@mike see http://x.org") == "@mike see url"

@@ -55,7 +55,8 @@ def test_eval_data_replaces_split(sample_labelled):
     half = len(sample_labelled) // 2
     a, b = sample_labelled.iloc[:half], sample_labelled.iloc[half:]
     model = moderation.train(a["text"], a["label"], eval_texts=b["text"], eval_labels=b["label"])
-    assert model.card.evaluation.method == "evaluation file"
+    assert model.card.evaluation.method == ("evaluation file (a stratified 20% hold-out calibrates), "
+                                            "then refit on all rows")
     assert model.card.evaluation.held_out["rows"] == len(b)
 
 
@@ -83,3 +84,35 @@ def test_source_weights_equalise_sources():
     w = source_weights(["a", "a", "a", "b"])
     assert w[:3].sum() == pytest.approx(w[3])
     assert w.mean() == pytest.approx(1.0)
+
+
+def test_prevalence_weights_give_each_source_the_stated_share():
+    from moderation.recipe import prevalence_weights
+
+    y = np.array([1, 1, 0, 1, 0, 0, 0, 0])
+    sources = ["a", "a", "a", "b", "b", "b", "b", "b"]
+    w = prevalence_weights(y, sources, 0.1)
+    assert w.sum() == pytest.approx(len(y))
+    for source in ("a", "b"):
+        mask = np.array(sources) == source
+        assert w[mask & (y == 1)].sum() / w[mask].sum() == pytest.approx(0.1)
+        assert w[mask].sum() == pytest.approx(len(y) / 2)
+
+
+def test_scores_are_calibrated_to_the_stated_prevalence(sample_labelled):
+    model = moderation.train(sample_labelled["text"], sample_labelled["label"], recipe=moderation.Recipe(prevalence=0.1))
+    card = model.card.calibration
+    assert card.prevalence == 0.1 and card.sentences is False
+    assert card.held_out["flagged_per_10000"] == round(10_000 * card.held_out["flag_rate"])
+    assert model.card.to_dict()["calibration"]["prevalence"] == 0.1
+    # a rarer share of abuse makes the same texts score lower
+    rarer = moderation.train(sample_labelled["text"], sample_labelled["label"], recipe=moderation.Recipe(prevalence=0.02))
+    texts = sample_labelled["text"].tolist()[:50]
+    assert (rarer.score(texts) < model.score(texts)).all()
+
+
+def test_recipe_is_recorded_in_the_card(sample_labelled):
+    recipe = moderation.Recipe(C=1.0, sentences=True)
+    model = moderation.train(sample_labelled["text"], sample_labelled["label"], recipe=recipe)
+    assert model.card.recipe["settings"]["C"] == 1.0 and model.card.recipe["settings"]["sentences"] is True
+    assert model.sentences is True

@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .errors import ModerationError, ParameterError, RunError
+from .errors import ModerationError, ParameterError, RunError, literal
 from .io import (DEFAULT_READ, STDIO, ReadOptions, Reject, TableWriter, iter_records, os_reason, printable,
                  require_file, resolve_columns, same_file, table_format)
 from .model import MAX_TEXT_CHARS, Model
@@ -39,10 +39,6 @@ NOTE_NO_TEXT = "no text field"
 REJECT_COLUMNS = ["line", "reason", "raw"]
 TAIL_BYTES = 1 << 16  # the end of a part file whose hash the checkpoint keeps
 
-
-def _braced(text) -> str:
-    """A path or value made safe inside a ``ParameterError`` template."""
-    return str(text).replace("{", "{{").replace("}", "}}")
 
 
 @dataclass
@@ -316,13 +312,13 @@ def check_score_options(input_path, out_path, *, threshold: float | None = None,
     rejects = str(rejects_path or default_rejects_path(out_path))
     table_format(rejects)
     if same_file(input_path, out_path):
-        raise ParameterError(f"{{out_path}} {_braced(out_path)} is the input file: scoring would replace it",
+        raise ParameterError(f"{{out_path}} {literal(out_path)} is the input file: scoring would replace it",
                              "out_path")
     if same_file(input_path, rejects):
-        raise ParameterError(f"{{rejects_path}} {_braced(rejects)} is the input file: scoring would replace it",
+        raise ParameterError(f"{{rejects_path}} {literal(rejects)} is the input file: scoring would replace it",
                              "rejects_path")
     if str(out_path) != STDIO and same_file(out_path, rejects):
-        raise ParameterError(f"{{rejects_path}} {_braced(rejects)} is also {{out_path}}: give them different files",
+        raise ParameterError(f"{{rejects_path}} {literal(rejects)} is also {{out_path}}: give them different files",
                              "rejects_path", "out_path")
     if resume and not _resumable(input_path, out_path):
         raise ParameterError("{resume} needs an input file and a CSV, TSV or JSONL output file (not gzipped)",
@@ -402,23 +398,23 @@ def _read_checkpoint(checkpoint: Path) -> dict:
         return state
     except (OSError, ValueError, KeyError, TypeError) as e:
         why = f"missing {e}" if isinstance(e, KeyError) else printable(str(e).splitlines()[0] if str(e) else e)
-        raise ParameterError(f"cannot resume: the checkpoint {_braced(str(checkpoint))} is unreadable ({_braced(why)}); "
-                             "delete it and start again without {resume}", "resume") from None
+        raise ParameterError(f"cannot resume: the checkpoint {literal(checkpoint)} is unreadable "
+                             f"({literal(why)}); delete it and start again without {{resume}}", "resume") from None
 
 
 def _check_part(part: Path, size: int, tail: str, checkpoint: Path) -> None:
     """Refuse to resume when a part file is missing, shorter than the checkpoint says, or ends differently."""
-    where = _braced(str(part))
+    where = literal(str(part))
     if not part.is_file():
         raise ParameterError(f"cannot resume: the part file {where} is missing; start again without {{resume}}",
                              "resume")
     actual = part.stat().st_size
     if actual < size:
         raise ParameterError(f"cannot resume: the part file {where} has {actual} bytes, the checkpoint "
-                             f"{_braced(str(checkpoint))} says {size}; start again without {{resume}}", "resume")
+                             f"{literal(str(checkpoint))} says {size}; start again without {{resume}}", "resume")
     if _tail_hash(part, size) != tail:
         raise ParameterError(f"cannot resume: the part file {where} does not end as the checkpoint "
-                             f"{_braced(str(checkpoint))} says; start again without {{resume}}", "resume")
+                             f"{literal(str(checkpoint))} says; start again without {{resume}}", "resume")
 
 
 def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-", *, text_col: str = "text",
@@ -454,8 +450,8 @@ def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-",
     checkpoint = checkpoint_path(out_path)
     identity = {**(_input_identity(input_path) if resumable else {}),
                 "model_sha256": model.card.sha256,
-                "options": {"text_col": text_col, "id_col": id_col, "threshold": threshold_option, "chunk_rows": chunk_rows,
-                            "keep": keep, "categories": categories, "rejects": rejects_path,
+                "options": {"text_col": text_col, "id_col": id_col, "threshold": threshold_option,
+                            "chunk_rows": chunk_rows, "keep": keep, "categories": categories, "rejects": rejects_path,
                             "flagged_only": flagged_only, "format": read.format, "sep": read.sep,
                             "encoding": read.encoding}}
     summary = Summary(threshold=threshold, rejects_path=rejects_path, replaced_note=read.replaced_note)
@@ -465,7 +461,7 @@ def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-",
         changed = [k for k in identity if state.get(k) != identity[k]]
         if changed:
             raise ParameterError(f"cannot resume: the {', '.join(changed)} changed since the checkpoint "
-                                 f"{_braced(str(checkpoint))}; start again without {{resume}}", "resume")
+                                 f"{literal(str(checkpoint))}; start again without {{resume}}", "resume")
         _check_part(TableWriter.part_path(out_path), state["out_bytes"], state["out_tail"], checkpoint)
         _check_part(TableWriter.part_path(rejects_path), state["rejects_bytes"], state["rejects_tail"], checkpoint)
         for k in ("rows", "rejected", "flagged", "empty"):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 __all__ = ["ModerationError", "ParameterError", "MissingExtra", "ModelFileError", "ModelIntegrityError",
-           "UntrustedModelError", "RunError", "printable"]
+           "UntrustedModelError", "RunError", "printable", "literal"]
 
 
 def printable(text) -> str:
@@ -45,6 +45,11 @@ class ParameterError(ModerationError):
 
     def render(self, name: Callable[[str], str]) -> str:
         return self.template.format(**{p: name(p) for p in self.params})
+
+
+def literal(text) -> str:
+    """``text`` (a path, a value read from the input) made safe to put into a ``ParameterError`` template."""
+    return str(text).replace("{", "{{").replace("}", "}}")
 
 
 class MissingExtra(ModerationError):

@@ -44,7 +44,7 @@ from typing import Iterator
 
 import pandas as pd
 
-from .errors import ModerationError, ParameterError, RunError, printable
+from .errors import ModerationError, ParameterError, RunError, literal, printable
 
 __all__ = ["table_format", "read_table", "read_whole", "iter_table", "iter_records", "read_columns", "require_columns",
            "resolve_columns", "TableWriter", "Chunk", "Reject", "Columns", "ReadOptions", "Format", "FORMATS",
@@ -58,10 +58,6 @@ _SNIFF_BYTES = 1 << 16
 _SURROGATES = re.compile("[\udc80-\udcff]")
 _STREAM_ERRORS = (EOFError, OSError, zlib.error)
 
-
-def _braced(text: str) -> str:
-    """Text from the input made safe inside a ``ParameterError`` template."""
-    return text.replace("{", "{{").replace("}", "}}")
 
 
 # -- options ----------------------------------------------------------------------------------------
@@ -733,12 +729,12 @@ def _resolve_one(columns: Columns, param: str, name: str) -> str:
     if columns.other_delimiter is not None:
         sep = columns.other_delimiter
         shown = "tab" if sep == "\t" else shlex.quote(sep)
-        raise ParameterError(f"{_braced(message)}; the header looks {DELIMITERS[sep]}-separated: try {{sep}} "
+        raise ParameterError(f"{literal(message)}; the header looks {DELIMITERS[sep]}-separated: try {{sep}} "
                              f"{shown}", "sep")
     suggestion = _suggestion(param, name, names) if param in _LIKELY else None
     if suggestion is not None:
-        shown = _braced(shlex.quote(printable(suggestion)))
-        raise ParameterError(f"{_braced(message)}; did you mean {{{param}}} {shown}?", param)
+        shown = literal(shlex.quote(printable(suggestion)))
+        raise ParameterError(f"{literal(message)}; did you mean {{{param}}} {shown}?", param)
     raise ModerationError(message)
 
 

@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ModerationError, ParameterError
+from .errors import ModerationError, ParameterError, literal
 from .io import ReadOptions, printable
 from .normalize import as_texts
 
@@ -61,8 +61,8 @@ def parse_labels(values, positive: str | None = None, where: str = "labels") -> 
         wanted = str(positive).strip().casefold()
         y = (text.str.casefold() == wanted).to_numpy(dtype=int)
         if len(y) and not y.any():
-            raise ParameterError(f"{_braced(where)} has no value {_braced(printable(repr(str(positive).strip())))} "
-                                 f"for {{positive}} (values: {_braced(_values_seen(text))})", "positive")
+            raise ParameterError(f"{literal(where)} has no value {literal(printable(repr(str(positive).strip())))} "
+                                 f"for {{positive}} (values: {literal(_values_seen(text))})", "positive")
         return y
     lowered = text.str.lower()
     bad = ~lowered.isin(_TRUE | _FALSE)
@@ -131,6 +131,3 @@ def read_labelled_set(path: str | Path, text_col: str = "text", label_col: str =
                                            where=f"{path}: column {printable(repr(found[label_col]))}"),
                        categories=cats)
 
-
-def _braced(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")

@@ -30,7 +30,7 @@ from importlib import resources
 from pathlib import Path
 
 from .card import ModelCard, ModelFile, render_model_card
-from .errors import ModelFileError, ModelIntegrityError, ParameterError, UntrustedModelError
+from .errors import ModelFileError, ModelIntegrityError, ParameterError, UntrustedModelError, literal
 
 __all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path",
            "canonical_skops", "sha256_file",
@@ -81,17 +81,14 @@ def check_save_target(path: str | Path, force: bool = False) -> None:
     (unless ``force``)."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise ParameterError(f"{{out}} {_braced(path)} is a file, not a model directory", "out")
+        raise ParameterError(f"{{out}} {literal(path)} is a file, not a model directory", "out")
     if not path.parent.exists():
-        raise ParameterError(f"{{out}} {_braced(path)}: the directory {_braced(path.parent)} does not exist", "out")
+        raise ParameterError(f"{{out}} {literal(path)}: the directory {literal(path.parent)} does not exist", "out")
     holds = [name for name in (CARD_FILE, MODEL_FILE, LEGACY_MODEL_FILE) if (path / name).exists()]
     if holds and not force:
-        raise ParameterError(f"{{out}} {_braced(path)} already holds a model ({', '.join(holds)}); give {{force}} "
+        raise ParameterError(f"{{out}} {literal(path)} already holds a model ({', '.join(holds)}); give {{force}} "
                              "to replace it", "out", "force")
 
-
-def _braced(text) -> str:
-    return str(text).replace("{", "{{").replace("}", "}}")
 
 
 def save_model(model, path: str | Path) -> Path:
@@ -246,7 +243,7 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
 
     directory, card, model_path, data = _read_verified(path)
     if model_path.name == LEGACY_MODEL_FILE and not trust_pickle:
-        raise ParameterError(f"{_braced(model_path)} is a pickle (written by moderation 0.1.0), which runs code when "
+        raise ParameterError(f"{literal(model_path)} is a pickle (written by moderation 0.1.0), which runs code when "
                              "loaded: refusing it. Only if you trust where it came from, load it with "
                              "{trust_pickle}, and save it again to convert it to the safe skops format",
                              "trust_pickle")

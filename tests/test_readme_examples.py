@@ -92,7 +92,7 @@ EXAMPLES: dict[str, Run | Covered] = {
     "moderation train dump.jsonl.gz --out models/mysite --force --text-col body --label-col verdict --positive "
     "removed": Run(check=_says(f"({SAMPLE_ROWS} rows;")),
     "moderation train export.csv --out models/mysite --force --target-recall 0.95 --eval-file holdout.parquet": Run(
-        check=_says("(200 rows; evaluation file)")),
+        check=_says("(200 rows; evaluation file")),
     "moderation train --corpus ../shared/data --out models/default --force": Covered(
         CORPUS + "tests/test_default_model.py checks the model it built"),
     # moderation score

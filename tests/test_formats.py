@@ -188,10 +188,14 @@ def test_unknown_format_is_one_line(small_model_dir):
 
 # -- column names ----------------------------------------------------------------------------------
 
-def test_a_missing_text_column_suggests_the_likely_one(small_model_dir, tmp_path):
+@pytest.mark.parametrize("header,hint", [
+    ("id,comment", "; did you mean --text-col comment?"),  # the likely column
+    ("id,Text,TEXT", "; Text, TEXT differ only in case"),  # no unambiguous match in another case
+])
+def test_a_missing_column_says_what_would_fix_it(small_model_dir, tmp_path, header, hint):
     path = tmp_path / "in.csv"
-    assert refusal(small_model_dir, path, "id,comment\n1,hello\n") == (
-        f"Error: {path}: no column text (columns: id, comment); did you mean --text-col comment?\n")
+    assert refusal(small_model_dir, path, f"{header}\n1,hello,x\n") == (
+        f"Error: {path}: no column text (columns: {header.replace(',', ', ')}){hint}\n")
 
 
 def test_column_names_match_case_insensitively(small_model_dir, tmp_path):
@@ -202,12 +206,6 @@ def test_column_names_match_case_insensitively(small_model_dir, tmp_path):
     labelled = tmp_path / "labelled.csv"
     labelled.write_text("Text,LABEL\nyou moron,1\nhello,0\n")
     assert read_labelled_set(labelled).labels.tolist() == [1, 0]
-
-
-def test_columns_differing_only_in_case_are_ambiguous(small_model_dir, tmp_path):
-    path = tmp_path / "in.csv"
-    assert refusal(small_model_dir, path, "id,Text,TEXT\n1,a,b\n") == (
-        f"Error: {path}: no column text (columns: id, Text, TEXT); Text, TEXT differ only in case\n")
 
 
 def test_input_text_in_an_error_is_escaped(small_model_dir, tmp_path):

@@ -35,15 +35,21 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 def variants() -> dict:
     """The recipes measured: the plain recipe, then each step added to it, then the chosen recipe and each of its
     steps taken out."""
+    from moderation.augment import augmentation_names
     from moderation.recipe import CORPUS_RECIPE, Recipe
 
+    ORIGINAL_AUGMENTATION = tuple(augmentation_names()[:3])  # identity-balanced, threats, slurs
+    NEW_AUGMENTATION = tuple(augmentation_names()[3:])  # minimal pairs for the functional phenomena
     plain = Recipe(name="plain", C=0.5)
     steps = {
         "markers": {"markers": True},
         "C=0.25": {"C": 0.25},
         "C=1": {"C": 1.0},
-        "augment": {"augment": True},
-        "augment+emphasis": {"augment": True, "source_emphasis": {"identity_augmentation": 3.0}},
+        "augment": {"augment": ORIGINAL_AUGMENTATION},
+        "augment+emphasis": {"augment": ORIGINAL_AUGMENTATION, "source_emphasis": {"identity_augmentation": 3.0}},
+        "augment-new": {"augment": NEW_AUGMENTATION},
+        "augment-new-light": {"augment": NEW_AUGMENTATION, "source_emphasis": {n: 0.3 for n in NEW_AUGMENTATION}},
+        "augment-all": {"augment": ORIGINAL_AUGMENTATION + NEW_AUGMENTATION},
         "neutralize": {"neutralize_identities": True},
         "hateval-negatives": {"unreliable_negatives": ("hateval",)},
         "chars=1-5": {"char_ngrams": (1, 5)},

@@ -6,7 +6,7 @@ data/sample_labelled.csv, then runs N client threads for a fixed time. Each
 client is its own moderator and loops over a mix of:
 
 * ``POST /api/score`` (Bearer token);
-* API decisions: ``GET /api/queue?claim=true`` then ``POST /api/decisions``,
+* API decisions: ``POST /api/claims`` then ``POST /api/decisions``,
   and now and then ``POST /api/undo``;
 * form decisions (a third of the clients): log in, ``GET /`` (claims a page and
   carries the CSRF token), ``POST /decide`` with the token.
@@ -44,7 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LABELLED = ROOT / "data" / "sample_labelled.csv"
 HOST = "127.0.0.1"
 ACTIONS = ("remove", "keep", "escalate")
-REASONS = (None, "insult", "obscene", "fair", "other")
+REASONS = (None, "harassment", "illegal_hate_speech", "spam", "other_policy")
 PASSWORD = "load-test-password"
 DONE_AT = re.compile(r"[?&]notice=decided\b")
 
@@ -169,8 +169,8 @@ def api_client(base: str, name: str, token: str, texts: list[str], deadline: flo
                        lambda: c.post("/api/score", json={"text": rng.choice(texts)}))
                 sent += 1
                 continue
-            r = _timed(results, "GET /api/queue?claim", {200},
-                       lambda: c.get("/api/queue", params={"claim": "true", "limit": rng.randint(1, 3),
+            r = _timed(results, "POST /api/claims", {200},
+                       lambda: c.post("/api/claims", json={"limit": rng.randint(1, 3),
                                                            "sort": rng.choice(["score", "uncertainty"])}))
             sent += 1
             items = r.json()["items"] if r is not None and r.status_code == 200 else []
@@ -178,7 +178,7 @@ def api_client(base: str, name: str, token: str, texts: list[str], deadline: flo
                 if time.monotonic() >= deadline or sent >= max_requests:
                     break
                 action, reason = rng.choice(ACTIONS), rng.choice(REASONS)
-                body = {"comment_id": item["id"], "action": action, **({"reason": reason} if reason else {})}
+                body = {"comment_id": item["id"], "action": action, **({"reason_code": reason} if reason else {})}
                 d = _timed(results, "POST /api/decisions", {201, 409}, lambda: c.post("/api/decisions", json=body))
                 sent += 1
                 if d is not None and d.status_code == 201:

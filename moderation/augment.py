@@ -34,7 +34,7 @@ import pandas as pd
 from .categories import CATEGORIES
 from .identities import IDENTITIES, training_terms
 
-__all__ = ["AUGMENTATIONS", "identity_augmentation", "threat_augmentation", "slur_augmentation",
+__all__ = ["AUGMENTATIONS", "augmentation_names", "augmentation_sets", "identity_augmentation", "threat_augmentation", "slur_augmentation",
            "counter_speech_augmentation", "reclaimed_augmentation", "profanity_augmentation",
            "idiom_augmentation", "threat_augmentation_plain", "dehumanisation_augmentation",
            "hate_statement_augmentation", "SEED",
@@ -1072,3 +1072,19 @@ def hate_statement_augmentation(terms: tuple[str, ...] | None = None, per_term: 
 AUGMENTATIONS = (identity_augmentation, threat_augmentation, slur_augmentation,
                  counter_speech_augmentation, reclaimed_augmentation, profanity_augmentation, idiom_augmentation,
                  threat_augmentation_plain, dehumanisation_augmentation, hate_statement_augmentation)
+
+
+def augmentation_names() -> list[str]:
+    """The source name of every augmentation set, in ``AUGMENTATIONS`` order (each set's source is its name)."""
+    return [make.__name__ for make in AUGMENTATIONS]
+
+
+def augmentation_sets(names) -> list[pd.DataFrame]:
+    """The augmentation sets named, in the order given; an unknown name is refused."""
+    from .errors import ModerationError
+
+    by_name = {make.__name__: make for make in AUGMENTATIONS}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ModerationError(f"unknown augmentation set {unknown[0]!r}; known: {', '.join(by_name)}")
+    return [by_name[n]() for n in names]

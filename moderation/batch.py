@@ -25,7 +25,7 @@ import pandas as pd
 
 from .errors import ModerationError, ParameterError, RunError, literal
 from .io import (DEFAULT_READ, STDIO, ReadOptions, Reject, TableWriter, iter_records, os_reason, printable,
-                 require_file, resolve_columns, same_file, table_format)
+                 read_columns, require_file, resolve_columns, same_file, table_format)
 from .model import MAX_TEXT_CHARS, Model
 from .normalize import as_texts
 
@@ -330,15 +330,17 @@ def score_dump(model, input_path: str | Path, out_path: str | Path = "-", *, eng
                resume: bool = False, rejects_path: str | Path | None = None, queue: bool = False,
                db: str | None = None, text_col: str = "text", keep: list[str] | None = None,
                categories: bool = False, progress: Callable[[int, float | None], None] | None = None,
-               echo: Callable[[str], None] | None = None, trust_pickle: bool = False, **options) -> Summary:
+               echo: Callable[[str], None] | None = None, trust_pickle: bool = False, context=None,
+               **options) -> Summary:
     """Score a comment dump on this machine (``engine="local"``) or on a Dask cluster (``"dask"``).
 
     ``model`` is a ``Model``, or a model directory (None: the shipped default),
     loaded only after every option has been checked (``trust_pickle`` as for
     ``load_model``). With ``queue``, the flagged rows are then loaded into the
-    review queue ``db`` (the output keeps the text for that, and the category
-    scores when the model has them); ``Summary.queued`` says what that did. Other
-    options go to ``score_file`` or, for Dask, ``distributed.score_partitions``.
+    review queue ``db`` (the output keeps the text for that, the category scores
+    when the model has them, and the columns of ``context``, a
+    ``queue.context.ContextColumns``); ``Summary.queued`` says what that did.
+    Other options go to ``score_file`` or, for Dask, ``distributed.score_partitions``.
     """
     if engine not in ENGINES:
         raise ParameterError(f"{{engine}} must be local or dask, not {printable(engine)}", "engine")
@@ -368,15 +370,31 @@ def score_dump(model, input_path: str | Path, out_path: str | Path = "-", *, eng
                         read=options.get("read"))
     m = _model(model, trust_pickle)
     if queue:
-        keep = [text_col] + [c for c in keep if c != text_col]
+        from .queue.context import ContextColumns
+
+        context = context or ContextColumns()
+        found = _columns(input_path, options.get("read"))
+        keep = list(dict.fromkeys([text_col] + keep + context.present(found)))
         categories = categories or bool(m.categories)
     summary = score_file(m, input_path, out_path, text_col=text_col, keep=keep, categories=categories, jobs=jobs,
                          rejects_path=rejects_path, resume=resume, progress=progress, **options)
     if queue:
         from .queue import load_scored
 
-        summary.queued = load_scored(out_path, db=db, model=m, text_col=text_col)
+        summary.queued = load_scored(out_path, db=db, model=m, text_col=text_col, context=context)
     return summary
+
+
+def _columns(input_path, read: ReadOptions | None) -> list[str]:
+    """The input's column names (none known for standard input, which cannot be read twice, or a file whose start
+    cannot be read: scoring reports that)."""
+    if str(input_path) == STDIO:
+        return []
+    try:
+        columns = read_columns(input_path, read)
+    except (OSError, ModerationError):
+        return []
+    return list(columns.names) if columns is not None else []
 
 
 def _model(model, trust_pickle: bool = False):

@@ -15,8 +15,9 @@ from typing import List, Optional
 
 import typer
 
-from .cliutil import (Db, Encoding, Group, InputFormat, LabelCol, ModelDir, Positive, Sep, TextCol, TrustPickle,
-                      read_options, user_errors)
+from .cliutil import (ArticleCol, ArticleTitleCol, ArticleUrlCol, AuthorCol, CreatedCol, Db, Encoding, Group,
+                      InputFormat, LabelCol, ModelDir, ParentCol, Positive, Sep, TextCol, TrustPickle, read_options,
+                      user_errors)
 
 app = typer.Typer(cls=Group, add_completion=False, rich_markup_mode=None, pretty_exceptions_enable=False,
                   help="Flag abusive comments: train a classifier, score comment dumps, evaluate.")
@@ -137,6 +138,12 @@ def score(
     trust_pickle: TrustPickle = False,
     queue: bool = typer.Option(False, "--queue", help="Also load the flagged rows into the review queue (needs --out FILE)."),
     db: Db = None,
+    article_col: ArticleCol = None,
+    article_title_col: ArticleTitleCol = None,
+    article_url_col: ArticleUrlCol = None,
+    author_col: AuthorCol = None,
+    parent_col: ParentCol = None,
+    created_col: CreatedCol = None,
     engine: str = typer.Option("local", metavar="ENGINE", help="local (this machine) or dask (a Dask cluster; INPUT a directory, glob or file, --out a directory of Parquet parts)."),
     scheduler: Optional[str] = typer.Option(None, metavar="ADDRESS", help="With --engine dask: address of a running scheduler, e.g. tcp://host:8786."),
     workers: Optional[int] = typer.Option(None, metavar="N", help="With --engine dask: start a local cluster of N worker processes [default: every core]."),
@@ -150,6 +157,12 @@ def score(
                    keep=[c.strip() for c in keep.split(",") if c.strip()] if keep else [], categories=categories,
                    flagged_only=flagged_only, read=read_options(input_format, sep, encoding),
                    trust_pickle=trust_pickle, echo=lambda line: typer.echo(line, err=True))
+    if queue:
+        from .queue.context import ContextColumns
+
+        options["context"] = ContextColumns.given(
+            article_id=article_col, article_title=article_title_col, article_url=article_url_col, author=author_col,
+            parent_id=parent_col, created_at=created_col)
     if sys.stderr.isatty():
         with _progress_display(input) as bar:
             task = bar.add_task("score", total=None if input == "-" else 1.0, rows=0)

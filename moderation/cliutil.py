@@ -22,7 +22,8 @@ from typer.core import TyperArgument, TyperGroup, TyperOption
 from .errors import ModerationError, ParameterError, RunError, printable
 
 __all__ = ["user_errors", "flag", "printable", "Group", "TextCol", "LabelCol", "Positive", "ModelDir", "Db",
-           "DB_HELP", "Sep", "Encoding", "InputFormat", "TrustPickle", "read_options"]
+           "DB_HELP", "Sep", "Encoding", "InputFormat", "TrustPickle", "read_options", "ArticleCol", "ArticleTitleCol",
+           "ArticleUrlCol", "AuthorCol", "ParentCol", "CreatedCol"]
 
 DB_HELP = "Queue database URL [default: $MODERATION_DB, else sqlite:///moderation.db]."
 
@@ -34,6 +35,19 @@ Positive = Annotated[Optional[str], typer.Option(
 ModelDir = Annotated[Optional[Path], typer.Option("--model", metavar="DIR",
                                                   help="Model directory [default: the shipped model].")]
 Db = Annotated[Optional[str], typer.Option("--db", metavar="URL", help=DB_HELP)]
+# The review queue's context columns (moderation.queue.context.ContextColumns); None: the default name.
+ArticleCol = Annotated[Optional[str], typer.Option(
+    "--article-col", metavar="NAME", help="Column holding the article's id, for the queue [default: article_id].")]
+ArticleTitleCol = Annotated[Optional[str], typer.Option(
+    "--article-title-col", metavar="NAME", help="Column holding the article's title [default: article_title].")]
+ArticleUrlCol = Annotated[Optional[str], typer.Option(
+    "--article-url-col", metavar="NAME", help="Column holding the article's URL [default: article_url].")]
+AuthorCol = Annotated[Optional[str], typer.Option(
+    "--author-col", metavar="NAME", help="Column holding the comment's author (name or id) [default: author].")]
+ParentCol = Annotated[Optional[str], typer.Option(
+    "--parent-col", metavar="NAME", help="Column holding the id of the comment replied to [default: parent_id].")]
+CreatedCol = Annotated[Optional[str], typer.Option(
+    "--created-col", metavar="NAME", help="Column holding when the comment was posted (ISO time or Unix seconds) [default: created_at].")]
 Sep = Annotated[Optional[str], typer.Option(
     "--sep", metavar="CHAR", help="CSV delimiter: , ; | or tab [default: detected from the header line].")]
 Encoding = Annotated[str, typer.Option(

@@ -667,13 +667,16 @@ def read_whole(path: str | Path, options: ReadOptions | None = None) -> tuple[pd
 
 def iter_table(path: str | Path, chunksize: int = 10_000, columns: list[str] | None = None,
                options: ReadOptions | None = None) -> Iterator[pd.DataFrame]:
-    """The table at ``path`` in chunks of up to ``chunksize`` rows (an empty table yields one empty frame);
-    a record that cannot be read is refused on one line."""
+    """The table at ``path`` in chunks of up to ``chunksize`` rows (an empty table yields one empty frame, and no
+    other frame is empty); a record that cannot be read is refused on one line."""
+    yielded = False
     for chunk in iter_records(path, chunksize, options):
         if chunk.rejects:
             r = chunk.rejects[0]
             raise ModerationError(f"cannot read {path}: line {r.line}: {printable(r.reason)}")
-        yield chunk.frame if columns is None else chunk.frame[columns]
+        if len(chunk.frame) or not yielded:
+            yielded = True
+            yield chunk.frame if columns is None else chunk.frame[columns]
 
 
 # -- columns ------------------------------------------------------------------------------------------

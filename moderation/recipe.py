@@ -36,8 +36,8 @@ class Recipe:
     ranges, ``min_df``, the hashed feature counts, and whether the normaliser drops
     the marks of where a text was collected (``markers``: mentions, links, retweet
     marks). Data: the public corpora trained on (``corpora``, default all, and
-    ``open_licences_only``), whether our
-    augmentation is added (``augment``), the sources whose "keep" rows using a
+    ``open_licences_only``), which of our augmentation sets are added (``augment``:
+    their source names, ``augment.augmentation_names()``), the sources whose "keep" rows using a
     lexicon word are not trained on (``unreliable_negatives``), each source's
     weight multiplier (``source_emphasis``; every class of every source otherwise
     has the same total weight when there are several sources). After fitting:
@@ -58,7 +58,7 @@ class Recipe:
     markers: bool = False
     corpora: tuple[str, ...] | None = None
     open_licences_only: bool = False
-    augment: bool = False
+    augment: tuple[str, ...] = ()
     unreliable_negatives: tuple[str, ...] = ()
     source_emphasis: dict = field(default_factory=dict)
     neutralize_identities: bool = False
@@ -107,7 +107,9 @@ SITE_RECIPE = Recipe()
 # HatEval's negatives are "not hate against immigrants or women", many of them obscene insults that our policy
 # removes; the identity-balanced augmentation counts three times a corpus, to unlearn the corpora's association
 # of identity words with abuse, and identity words themselves are not evidence of abuse.
-CORPUS_RECIPE = Recipe(name="corpus", C=0.5, augment=True, unreliable_negatives=("hateval",),
+CORPUS_RECIPE = Recipe(name="corpus", C=0.5,
+                       augment=("identity_augmentation", "threat_augmentation", "slur_augmentation"),
+                       unreliable_negatives=("hateval",),
                        source_emphasis={"identity_augmentation": 3.0}, neutralize_identities=True)
 
 
@@ -186,29 +188,30 @@ def describe_file(path: str | Path, labels: np.ndarray) -> Source:
                   sha256=sha256_file(p) if p.is_file() else None)
 
 
-def _augmentation() -> tuple[list[pd.DataFrame], list[Source]]:
-    """Our augmentation sets (``moderation.augment``) and their card entries."""
-    from .augment import AUGMENTATIONS
+def _augmentation(names: Sequence[str]) -> tuple[list[pd.DataFrame], list[Source]]:
+    """The augmentation sets named (``moderation.augment``) and their card entries."""
+    from .augment import augmentation_sets
 
     frames, sources = [], []
-    for extra in (make() for make in AUGMENTATIONS):
+    for extra in augmentation_sets(names):
         frames.append(extra)
         sources.append(Source(name=extra["source"].iloc[0], rows=int(len(extra)),
                               positive_rate=round(float(extra["label"].mean()), 4),
-                              licence="MIT (written for this project)", source_url="moderation/augment.py"))
+                              licence="MIT (written for this project)", source_url="moderation/augment.py",
+                              open_licence=True))
     return frames, sources
 
 
 def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None = None, text_col: str = "text",
-                  label_col: str = "label", positive: str | None = None, augment: bool = False,
+                  label_col: str = "label", positive: str | None = None, augment: Sequence[str] = (),
                   tables: Sequence[tuple[str, pd.DataFrame]] = (), corpora: Sequence[str] | None = None,
                   read=None) -> tuple[pd.DataFrame, list[Source]]:
     """All training rows (text, label, source, category columns) and a card entry per source.
 
     Sources are the labelled table files, ``tables`` (name, frame with ``text`` and
     0/1 ``label``, e.g. the review queue's decisions), the public corpora in
-    ``corpus`` (those named in ``corpora``, default all), and with ``augment`` our
-    augmentation sets. Columns named like the
+    ``corpus`` (those named in ``corpora``, default all), and the augmentation sets
+    named in ``augment``. Columns named like the
     categories are read as category labels (0/1, empty where not annotated).
     ``read`` (``io.ReadOptions``) says how to read the files.
     """
@@ -230,7 +233,7 @@ def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
         frames.append(frame)
         sources += [Source.from_dict(d) for d in corpora_module.describe(corpus, names, frame=frame)]
     if augment:
-        extra_frames, extra_sources = _augmentation()
+        extra_frames, extra_sources = _augmentation(augment)
         frames += extra_frames
         sources += extra_sources
     if not frames or sum(len(f) for f in frames) == 0:

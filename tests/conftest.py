@@ -127,3 +127,88 @@ def browser(sync_playwright):
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield b
         b.close()
+
+
+# -- a real PostgreSQL (the server named by MODERATION_TEST_POSTGRES) ---------------------------
+
+def fresh_postgres_url() -> str:
+    """The URL of the PostgreSQL test database with every table dropped, or a skip (a failure in CI)."""
+    url = os.environ.get("MODERATION_TEST_POSTGRES")
+    if not url:
+        skip_or_fail("MODERATION_TEST_POSTGRES is not set (a PostgreSQL URL the tests may wipe)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        skip_or_fail('psycopg is not installed (pip install "psycopg[binary]")')
+    from sqlalchemy import MetaData, create_engine
+
+    from moderation.queue.schema import resolve_db_url
+
+    url = resolve_db_url(url)
+    engine = create_engine(url)
+    try:
+        found = MetaData()
+        found.reflect(engine)
+        found.drop_all(engine)
+    except Exception as e:  # no server listening, bad credentials
+        skip_or_fail(f"cannot reach PostgreSQL at {engine.url!r}: {str(e).splitlines()[0]}")
+    finally:
+        engine.dispose()
+    return url
+
+
+# -- the review web app in-process (FastAPI's TestClient) ----------------------------------------
+
+def web_client(app, address: str = "testclient"):
+    """A TestClient that returns redirects as they are, from client ``address``."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
+        from fastapi.testclient import TestClient
+    return TestClient(app, follow_redirects=False, client=(address, 50000))
+
+
+def csrf_of(html: str) -> str:
+    import re
+
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def web_login(app, name: str, password: str):
+    """A client logged in as ``name`` and its session's CSRF token."""
+    c = web_client(app)
+    r = c.post("/login", data={"username": name, "password": password, "csrf": csrf_of(c.get("/login").text)})
+    assert r.status_code == 303 and r.headers["location"] == "/", r.headers.get("location")
+    return c, csrf_of(c.get("/history").text)
+
+
+def live_server(app):
+    """A real uvicorn serving ``app`` on a free loopback port in a background thread (a context manager giving
+    its base URL); stopped on exit."""
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    @contextlib.contextmanager
+    def run():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+        thread = threading.Thread(target=srv.run, daemon=True)
+        thread.start()
+        deadline = time.time() + 10
+        while not srv.started and time.time() < deadline:
+            time.sleep(0.05)
+        assert srv.started, "uvicorn did not start"
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            srv.should_exit = True
+            thread.join(timeout=10)
+
+    return run()

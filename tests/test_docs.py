@@ -22,7 +22,8 @@ def _commands(command, prefix=()):
 def test_the_walk_sees_every_subcommand():
     paths = {" ".join(path) for path, _ in _commands(typer.main.get_command(app))}
     assert {"train", "score", "evaluate", "serve", "model verify", "queue add", "queue export", "queue stats",
-            "users add", "users token", "users logout"} <= paths
+            "users add", "users token", "users logout", "users list", "users passwd", "users disable",
+            "users enable", "users remove"} <= paths
 
 
 def test_every_command_and_option_is_in_the_readme():

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from moderation import ModerationError
 from moderation.cli import app
-from moderation.io import iter_records, read_table
+from moderation.io import iter_records, iter_table, read_table
 from moderation.labels import read_labelled_set
 
 runner = CliRunner()
@@ -290,3 +290,11 @@ def test_whole_table_read_of_json_lines_and_parquet(tmp_path):
         assert read_table(tmp_path / name).to_dict(orient="records") == rows
     with pytest.raises(ModerationError, match=r"t\.jsonl\.gz"):
         read_table(tmp_path / "t.jsonl.gz")
+
+
+def test_iter_table_yields_no_empty_chunk_after_rows(tmp_path):
+    path = tmp_path / "in.csv"
+    path.write_text("id,text\n1,a\n2,b\n")
+    assert [len(f) for f in iter_table(path, chunksize=1)] == [1, 1]
+    path.write_text("id,text\n")
+    assert [list(f.columns) for f in iter_table(path, chunksize=1)] == [["id", "text"]]

@@ -2,37 +2,26 @@
 
 Logs in, reviews with the keyboard, checks the decisions in the database; hostile
 comments execute nothing; two moderators in two browser contexts see different
-comments. With MODERATION_SCREENSHOT=1 the queue page is saved to docs/queue.png.
+comments. test_queue_browser_newsroom.py has the context, author, article, bulk
+undo, escalation and phone tests, and saves docs/queue.png.
 Skipped when Chromium or Playwright is missing, except under CI=true.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import threading
-import time
 
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-from conftest import ROOT, XSS, hostile_frame, scored_frame  # noqa: E402
+from conftest import XSS, hostile_frame, live_server, scored_frame  # noqa: E402
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path, small_model):
     """A real uvicorn serving the app on a free loopback port, in a background thread."""
-    import uvicorn
-
     from moderation.queue.store import open_store
     from moderation.queue.web import create_app
 
@@ -41,19 +30,8 @@ def server(tmp_path, small_model):
         store.add_moderator(name, pw, is_admin=name == "root")
     frame = scored_frame(small_model)
     store.add_scored(frame[frame["flag"]].head(30), model=small_model)
-    port = _free_port()
-    config = uvicorn.Config(create_app(store, model=small_model, secret="browser-secret"), host="127.0.0.1",
-                            port=port, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with live_server(create_app(store, model=small_model, secret="browser-secret")) as base:
+        yield base, store
     store.close()
 
 
@@ -88,11 +66,12 @@ def test_review_with_the_keyboard(browser, server):
     assert page.get_attribute("article.comment.current", "data-id") == ids[0]
     _press(page, "x")  # remove the first
     assert store.comment(ids[0])["status"] == "removed"
+    assert page.inner_text(".notice span") == f"Removed comment {ids[0]}"
     page.keyboard.press("j")  # move to the second remaining comment
     second = page.get_attribute("article.comment.current", "data-id")
     assert second == _ids(page)[1]
     page.keyboard.press("2")  # reason code 2
-    _press(page, "a")  # keep it
+    _press(page, "x")  # remove it with that code
     _press(page, "e")  # escalate the current (first) one
     escalated = [h for h in store.history(moderator="alice") if h["action"] == "escalate"]
     page.keyboard.press("?")
@@ -101,14 +80,11 @@ def test_review_with_the_keyboard(browser, server):
     assert not page.is_visible("#help")
     _press(page, "u")  # undo the escalation
     rows = store.history(moderator="alice")
-    assert [(r["action"], r["reason"]) for r in rows] == [("undo", None), ("escalate", None), ("keep", "identity"),
-                                                          ("remove", None)]
+    assert [(r["action"], r["reason_code"]) for r in rows] == [("undo", None), ("escalate", None),
+                                                               ("remove", "harassment"), ("remove", None)]
     assert rows[2]["comment_id"] == second and len(escalated) == 1
     assert store.comment(escalated[0]["comment_id"])["status"] == "pending"
     assert dialogs == []
-    if os.environ.get("MODERATION_SCREENSHOT") == "1":
-        (ROOT / "docs").mkdir(exist_ok=True)
-        page.screenshot(path=str(ROOT / "docs" / "queue.png"))
     context.close()
 
 

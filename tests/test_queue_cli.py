@@ -54,8 +54,8 @@ def test_users_add_errors_are_one_line(db):
     run("users", "add", "alice", "--db", db, input="alice-password\n")
     r = run("users", "add", "alice", "--db", db, input="other-password\n")
     assert r.exit_code == 2 and r.stderr == "Error: moderator 'alice' already exists\n"
-    r = run("users", "add", "bob", "--db", db, input="short\n")
-    assert r.exit_code == 2 and r.stderr == "Error: the password must be at least 8 characters\n"
+    r = run("users", "add", "bob", "--db", db, input="eleven-char\n")
+    assert r.exit_code == 2 and r.stderr == "Error: the password must be at least 12 characters\n"
     r = run("users", "add", "bob", "--db", db, input="")
     assert r.exit_code == 2 and r.stderr == "Error: no password on standard input\n"
 
@@ -136,7 +136,7 @@ def test_queue_export_any_format_then_train(db, scored, tmp_path, small_model_di
     from moderation.io import read_table
 
     table = read_table(out)
-    assert list(table.columns) == ["id", "text", "label", "action", "reason", "moderator", "decided_at"]
+    assert list(table.columns) == ["id", "text", "label", "action", "reason_code", "moderator", "decided_at", "source"]
     assert len(table) == 20
     if name.endswith(".csv"):
         r = run("train", out, "--out", tmp_path / "retrained")
@@ -172,7 +172,7 @@ def test_empty_queue_stats_and_export(db, tmp_path):
                         "model precision n/a (0 flagged of 0 decided)\n")
     r = run("queue", "export", tmp_path / "e.csv", "--db", db)
     assert r.stdout == f"0 decisions written to {tmp_path / 'e.csv'} (0 remove, 0 keep)\n"
-    assert (tmp_path / "e.csv").read_text() == "id,text,label,action,reason,moderator,decided_at\n"
+    assert (tmp_path / "e.csv").read_text() == "id,text,label,action,reason_code,moderator,decided_at,source\n"
 
 
 def test_bad_database_url_is_a_user_error(tmp_path):

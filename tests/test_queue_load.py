@@ -65,7 +65,7 @@ def test_every_acknowledged_decision_is_logged_exactly_once(report):
 
 def test_load_was_real_and_latency_bounded(report, load):
     lat = report.results.latencies
-    for endpoint in ("POST /api/score", "GET /api/queue?claim", "POST /api/decisions", "GET / (page)",
+    for endpoint in ("POST /api/score", "POST /api/claims", "POST /api/decisions", "GET / (page)",
                      "POST /decide (form)"):
         assert len(lat[endpoint]) >= 5, (endpoint, len(lat[endpoint]))
     assert report.requests >= 10 * CLIENTS

@@ -46,7 +46,7 @@ def test_score_queue_decide_export_retrain(small_model_dir, tmp_path):
     result = runner.invoke(app, ["queue", "export", str(export), "--db", db])
     assert result.exit_code == 0, result.output
     decisions = pd.read_csv(export)
-    assert list(decisions.columns) == ["id", "text", "label", "action", "reason", "moderator", "decided_at"]
+    assert list(decisions.columns) == ["id", "text", "label", "action", "reason_code", "moderator", "decided_at", "source"]
     assert len(decisions) == len(labelled)
     assert (decisions.set_index("id")["label"] == truth.loc[decisions["id"]].to_numpy()).all()
 

@@ -7,6 +7,7 @@ against a real PostgreSQL server by overriding it.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import threading
 
 import pandas as pd
@@ -59,11 +60,11 @@ def _decision_count(store) -> int:
 # -- schema ---------------------------------------------------------------------------
 def test_migrations_are_versioned_and_run_once(db_url):
     s = open_store(db_url)
-    assert s.version == len(st.MIGRATIONS) == 2
+    assert s.version == len(st.MIGRATIONS) == 3
     s.close()
     s = open_store(db_url)  # reopening applies nothing new
     with s.engine.connect() as conn:
-        assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2]
+        assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2, 3]
     s.close()
 
 
@@ -73,42 +74,89 @@ def _table_names(store) -> set[str]:
     return set(inspect(store.engine).get_table_names())
 
 
-def test_migration_2_upgrades_a_version_1_database(db_url, small_model, monkeypatch):
-    """A database made by the version-1 code (only the first migration) gains the sessions table, data intact."""
+def _old_database(db_url, version: int, monkeypatch) -> dict:
+    """A database as the version-1 or version-2 code left it, written with that schema's own columns."""
     with monkeypatch.context() as m:
-        m.setattr(st, "MIGRATIONS", st.MIGRATIONS[:1])
+        m.setattr(st, "MIGRATIONS", st.MIGRATIONS[:version])
         old = open_store(db_url)
-        assert old.version == 1 and "sessions" not in _table_names(old)
-        old.add_moderator("alice", "alice-password")
-        old.add_moderator("root", "root-password", is_admin=True)
-        token = old.new_token("alice")
-        old.add_scored(scored_frame(small_model), model=small_model)
-        first = old.list_queue(limit=2)
-        old.decide(first[0]["id"], "alice", "remove", "insult")
-        old.decide(first[1]["id"], "alice", "keep")
-        old.undo_last("alice")
-        before = (old.list_moderators(), old.list_queue(limit=500), old.history(), old.stats(),
-                  old.export_decisions())
-        old.close()
+    assert old.version == version
+    v1 = {t.name: t for t in st._v1_tables}
+    now = st.utc_now()
+    token = "mq_old-token"
+    with old.engine.begin() as conn:
+        for name, admin in (("alice", False), ("root", True)):  # no explicit ids: PostgreSQL's sequences count
+            conn.execute(v1["moderators"].insert().values(
+                name=name, password_hash=accounts.hash_password(f"{name}-password"), is_admin=admin,
+                token_hash=hashlib.sha256(token.encode()).hexdigest() if name == "alice" else None, created_at=now))
+        for cid, status in (("a", "removed"), ("b", "kept"), ("c", "pending"), ("d", "escalated")):
+            conn.execute(v1["comments"].insert().values(
+                id=cid, text=f"comment {cid}", source="old.csv", article_id="art-1", score=0.9, threshold=0.5,
+                uncertainty=0.4, categories={"insult": 0.9}, top_category="insult", spans=[], model_version="m1",
+                added_at=now, status=status))
+        for cid, action, reason, undoes in (("a", "remove", "insult", None), ("b", "keep", "fair", None),
+                                            ("c", "remove", "identity", None), ("c", "undo", None, 3),
+                                            ("d", "escalate", "other", None)):
+            conn.execute(v1["decisions"].insert().values(
+                comment_id=cid, moderator_id=1, action=action, reason=reason, undoes=undoes,
+                decided_at=now, score_at_decision=0.9))
+        if version >= 2:
+            conn.execute(st.sessions.insert().values(id_hash=hashlib.sha256(b"old-session").hexdigest(),
+                                                     moderator_id=1, created_at=now,
+                                                     expires_at=now + datetime.timedelta(hours=1), last_seen_at=now))
+    old.close()
+    return {"token": token}
+
+
+def _columns(store, table: str) -> set[str]:
+    from sqlalchemy import inspect
+
+    return {c["name"] for c in inspect(store.engine).get_columns(table)}
+
+
+@pytest.mark.parametrize("version", [2, 1])
+def test_migration_3_upgrades_an_older_database_in_place(db_url, monkeypatch, version):
+    """A database written at schema version 2 (or 1) gains context, batches, notes, reason codes and account
+    states; every row is kept, the old reason codes become statement-of-reasons grounds."""
+    old = _old_database(db_url, version, monkeypatch)
     new = open_store(db_url)
     try:
-        assert new.version == 2
+        assert new.version == 3
         with new.engine.connect() as conn:
-            assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2]
-        assert "sessions" in _table_names(new)
-        after = (new.list_moderators(), new.list_queue(limit=500), new.history(), new.stats(),
-                 new.export_decisions())
-        assert after[:4] == before[:4]
-        pd.testing.assert_frame_equal(after[4], before[4])
+            assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2, 3]
+        assert {"article_title", "article_url", "author", "parent_id", "parent_text", "created_at"} <= \
+            _columns(new, "comments")
+        assert {"reason_code", "note", "batch_id"} <= _columns(new, "decisions")
+        assert "reason" not in _columns(new, "decisions")
+        assert {"disabled", "removed_at"} <= _columns(new, "moderators")
+        assert {"batches", "login_throttle", "sessions"} <= set(_table_names(new))
+        # the log as it was, with the codes mapped (fair explained a keep: no ground)
+        assert [(h["id"], h["action"], h["reason_code"], h["undoes"]) for h in new.history()] == [
+            (5, "escalate", "other_policy", None), (4, "undo", None, 3), (3, "remove", "illegal_hate_speech", None),
+            (2, "keep", None, None), (1, "remove", "harassment", None)]
+        assert [(c["id"], c["status"], c["article_id"], c["author"]) for c in new.list_queue(status=None)] == [
+            ("a", "removed", "art-1", None), ("b", "kept", "art-1", None), ("c", "pending", "art-1", None),
+            ("d", "escalated", "art-1", None)]
+        assert new.status_disagreements() == []
+        assert new.export_decisions()[["id", "action", "reason_code"]].values.tolist() == [
+            ["a", "remove", "harassment"], ["b", "keep", ""]]
         assert new.authenticate("alice", "alice-password")["name"] == "alice"
-        assert new.moderator_for_token(token)["name"] == "alice"
-        sid = new.create_session("alice")  # and the new table works
-        assert new.session_moderator(sid)["name"] == "alice"
+        assert new.moderator_for_token(old["token"])["name"] == "alice"
+        assert new.session_moderator("old-session") == ({"id": 1, "name": "alice", "is_admin": False}
+                                                        if version == 2 else None)
+        assert [m["name"] for m in new.list_moderators()] == ["alice", "root"]
+        # and the new columns work on the old rows
+        d = new.decide("c", "alice", "escalate", note="is this a threat?")
+        assert new.comment("c")["escalation"]["note"] == "is this a threat?"
+        assert new.undo(d, "alice")["status"] == "pending"
+        bulk = new.decide_many(["c"], "root", "remove", "threat")
+        assert new.decision(bulk.first_decision)["batch_id"] == bulk.batch_id
+        new.set_disabled("alice", True)
+        assert new.authenticate("alice", "alice-password") is None
     finally:
         new.close()
     reopened = open_store(db_url)  # the upgrade ran once
     with reopened.engine.connect() as conn:
-        assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2]
+        assert sorted(conn.execute(select(st.schema_version.c.version)).scalars().all()) == [1, 2, 3]
     reopened.close()
 
 
@@ -301,14 +349,14 @@ def test_claims_expire(loaded):
 # -- decisions --------------------------------------------------------------------------
 def test_decisions_log_is_append_only_and_undo_adds_a_row(loaded):
     cid = loaded.claim_next("alice", limit=1)[0]["id"]
-    d1 = loaded.decide(cid, "alice", "remove", "insult")
+    d1 = loaded.decide(cid, "alice", "remove", "harassment")
     assert loaded.comment(cid)["status"] == "removed" and loaded.comment(cid)["claimed_by"] is None
     with pytest.raises(ClaimConflict):
         loaded.decide(cid, "bob", "keep")  # decided: only an admin overrides
     undone = loaded.undo_last("alice")
-    assert undone == {"comment_id": cid, "undid": "remove", "status": "pending"}
+    assert undone == {"comment_id": cid, "undid": "remove", "status": "pending", "comment_ids": [cid], "skipped": 0}
     assert loaded.comment(cid)["claimed_by"] is not None  # back in alice's hands
-    loaded.decide(cid, "alice", "keep", "fair")
+    loaded.decide(cid, "alice", "keep")
     rows = loaded.history(comment_id=cid)
     assert [(r["action"], r["undoes"]) for r in rows] == [("keep", None), ("undo", d1), ("remove", None)]
     assert _decision_count(loaded) == 3
@@ -340,7 +388,7 @@ def test_bad_action_or_reason_refused(loaded):
     cid = loaded.list_queue(limit=1)[0]["id"]
     with pytest.raises(ModerationError, match="unknown action"):
         loaded.decide(cid, "alice", "delete")
-    with pytest.raises(ModerationError, match="unknown reason"):
+    with pytest.raises(ModerationError, match="unknown reason code"):
         loaded.decide(cid, "alice", "remove", "because")
     with pytest.raises(ModerationError, match="no such comment"):
         loaded.decide("nope", "alice", "remove")
@@ -365,7 +413,7 @@ def _decide_by_label(store, n_per_class=12):
     for c in store.list_queue(status="pending", limit=1000):
         y = labels[c["id"]]
         if counts[y] < n_per_class:
-            store.decide(c["id"], "alice", "remove" if y else "keep", "insult" if y else None)
+            store.decide(c["id"], "alice", "remove" if y else "keep", "harassment" if y else None)
             counts[y] += 1
     return counts
 
@@ -378,7 +426,7 @@ def test_export_trains_a_model(store, small_model, tmp_path):
     store.add_scored(scored_frame(small_model), all_rows=True, model=small_model)
     assert _decide_by_label(store) == {0: 12, 1: 12}
     out = store.export_decisions()
-    assert list(out.columns) == ["id", "text", "label", "action", "reason", "moderator", "decided_at"]
+    assert list(out.columns) == ["id", "text", "label", "action", "reason_code", "moderator", "decided_at", "source"]
     assert len(out) == 24 and sorted(out["label"].value_counts().to_dict().items()) == [(0, 12), (1, 12)]
     assert set(out.loc[out["label"] == 1, "action"]) == {"remove"}
     path = tmp_path / "decisions.csv"
@@ -430,7 +478,9 @@ def test_passwords_and_tokens(store):
     assert store.authenticate("nobody", "whatever") is None
     with pytest.raises(ModerationError, match="already exists"):
         store.add_moderator("alice", "another-password")
-    with pytest.raises(ModerationError, match="at least 8"):
+    with pytest.raises(ModerationError, match="at least 12 characters"):
+        store.add_moderator("carol", "eleven-char")
+    with pytest.raises(ModerationError, match="at least 12"):
         store.add_moderator("carol", "short")
     token = store.new_token("bob")
     assert store.moderator_for_token(token)["name"] == "bob"

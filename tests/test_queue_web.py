@@ -145,7 +145,8 @@ def test_login_throttled_after_failures(app):
     for _ in range(5):
         c.post("/login", data={"username": "bob", "password": "nope-nope", "csrf": token})
     r = c.post("/login", data={"username": "bob", "password": "bob-password", "csrf": token})
-    assert r.headers["location"] == "/login?error=2"
+    assert r.headers["location"] == "/login?error=2&wait=1"
+    assert "Too many failed attempts: try again in 1 second." in c.get(r.headers["location"]).text
 
 
 def test_logout_needs_csrf_and_releases_claims(app, store):
@@ -167,14 +168,49 @@ def test_two_moderators_get_different_comments(app):
     assert len(ids_a) == len(ids_b) == 20 and not set(ids_a) & set(ids_b)
 
 
-def test_queue_page_shows_score_category_version_spans(app, store, small_model):
+def test_queue_page_shows_score_category_spans_not_file_or_model(app, store, small_model):
     c, _ = login(app, "alice")
     html = c.get("/").text
     first = store.list_queue(limit=1)[0]
     assert ids_on(html)[0] == first["id"]
-    assert f"score {first['score']:.3f}" in html and f"model {first['model_version']}" in html
-    assert "<mark>" in html and "no category" in html
+    assert f"score {first['score']:.2f}" in html and "<mark>" in html and "no category" in html
+    assert first["model_version"] not in html and 'class="src"' not in html and 'class="ver"' not in html
+    page = c.get(f"/comments/{first['id']}").text
+    assert f'<dd class="ver">{first["model_version"]}</dd>' in page and f'<dd class="src">{first["source"]}</dd>' in page
     assert '<script src="/static/queue.js" defer></script>' in html
+
+
+def test_category_shown_as_words_with_pending_counts(app, store):
+    import pandas as pd
+
+    store.add_scored(pd.DataFrame({"id": ["ia1", "ia2", "th1"], "text": ["x", "y", "z"], "score": [0.999] * 3,
+                                   "flag": [True] * 3, "identity_attack": [0.9, 0.8, 0.1], "threat": [0.1, 0.1, 0.9]}))
+    c, _ = login(app, "bob")
+    html = c.get("/").text
+    uncategorised = store.count() - 3
+    assert (f'<p class="counts" id="counts">{store.count()} pending: <span class="count">2 identity attack</span> · '
+            f'<span class="count">1 threat</span> · <span class="count">{uncategorised} no category</span></p>') in html
+    assert '<span class="cat">identity attack</span>' in html and "identity_attack</span>" not in html
+    assert '<option value="identity_attack" >identity attack</option>' in html
+
+
+def test_load_more_and_the_empty_queue(app, store):
+    c, _ = login(app, "alice")
+    total = store.count()
+    html = c.get("/").text
+    assert len(ids_on(html)) == 20 and f"(20 of {total} shown)" in html and 'href="/?n=40"' in html
+    more = c.get("/?n=40").text
+    assert len(ids_on(more)) == 40 and ids_on(more)[:20] == ids_on(html)
+    everything = c.get(f"/?n={total + 100}").text
+    assert len(ids_on(everything)) == min(total, 200) and "Load more" not in everything
+    filtered = c.get("/?category=threat&n=40").text
+    assert "Nothing to review with these filters." in filtered
+    empty = create_app(open_store(f"sqlite:///{store.url.split('///')[1]}-empty"), secret="s")
+    empty.state.store.add_moderator("alice", PASSWORDS["alice"])
+    e, _ = login(empty, "alice")
+    page = e.get("/").text
+    assert "Nothing to review. Comments get into the queue when a scored dump is loaded:" in page
+    assert "moderation score dump.csv --out scored.csv --queue" in page and "moderation queue add scored.csv" in page
 
 
 def test_sort_and_filters(app, store):
@@ -198,17 +234,19 @@ def test_decide_needs_csrf(app, store):
 def test_decide_undo_and_bulk(app, store):
     c, token = login(app, "alice")
     ids = ids_on(c.get("/").text)
-    r = c.post("/decide", data={"comment_id": ids[0], "action": "remove", "reason": "insult", "csrf": token,
+    r = c.post("/decide", data={"comment_id": ids[0], "action": "remove", "reason_code": "harassment", "csrf": token,
                                 "next": "/?sort=uncertainty"})
-    assert r.status_code == 303 and r.headers["location"] == "/?sort=uncertainty&notice=decided"
+    d1 = store.history(moderator="alice")[0]["id"]
+    assert r.status_code == 303 and r.headers["location"] == f"/?sort=uncertainty&notice=decided&d={d1}"
     assert store.comment(ids[0])["status"] == "removed"
     assert "Decision saved." in c.get("/?notice=decided").text
-    r = c.post("/undo", data={"csrf": token, "next": "/"})
-    assert r.headers["location"] == "/?notice=undone" and store.comment(ids[0])["status"] == "pending"
-    r = c.post("/bulk", data={"ids": ids[1:4], "action": "keep", "reason": "fair", "csrf": token})
-    assert r.headers["location"] == "/?notice=bulk"
+    r = c.post("/undo", data={"csrf": token, "next": "/", "decision_id": str(d1)})
+    assert r.headers["location"] == f"/?notice=undone&d={d1}" and store.comment(ids[0])["status"] == "pending"
+    r = c.post("/bulk", data={"ids": ids[1:4], "action": "keep", "reason_code": "spam", "csrf": token})
+    first = store.history(moderator="alice")[2]["id"]
+    assert r.headers["location"] == f"/?notice=bulk&d={first}"
     assert [store.comment(i)["status"] for i in ids[1:4]] == ["kept"] * 3
-    assert [(h["action"], h["reason"]) for h in store.history(moderator="alice")][:3] == [("keep", "fair")] * 3
+    assert [(h["action"], h["reason_code"]) for h in store.history(moderator="alice")][:3] == [("keep", None)] * 3
     r = c.post("/bulk", data={"action": "keep", "csrf": token})
     assert r.headers["location"] == "/?notice=none-selected"
     r = c.post("/decide", data={"comment_id": ids[5], "action": "obliterate", "csrf": token})
@@ -268,18 +306,42 @@ def test_api_with_token(app, store):
     assert [i["id"] for i in items] == [x["id"] for x in store.list_queue(limit=3)]
     assert c.get("/api/queue?sort=random", headers=auth).status_code == 400
     assert c.get("/api/queue?status=escalated", headers=auth).status_code == 403
-    claimed = c.get("/api/queue?limit=2&claim=true", headers=auth).json()["items"]
+    claimed = c.post("/api/claims", headers=auth, json={"limit": 2}).json()["items"]
+    assert len(claimed) == 2
     assert all(store.comment(i["id"])["claimed_by"] == store.moderator("bob")["id"] for i in claimed)
     r = c.post("/api/decisions", headers=auth, json={"comment_id": claimed[0]["id"], "action": "remove",
-                                                     "reason": "threat"})
+                                                     "reason_code": "threat"})
     assert r.status_code == 201 and r.json()["action"] == "remove"
-    assert c.post("/api/decisions", headers=auth, json={"comment_id": claimed[0]["id"],
-                                                        "action": "keep"}).status_code == 409
+    alice = {"Authorization": f"Bearer {store.new_token('alice')}"}
+    assert c.post("/api/decisions", headers=alice, json={"comment_id": claimed[0]["id"],
+                                                         "action": "keep"}).status_code == 409
     assert c.post("/api/decisions", headers=auth, json=["not", "an", "object"]).status_code == 400
     rows = c.get("/api/decisions", headers=auth).json()["items"]
     assert [(d["comment_id"], d["action"], d["moderator"]) for d in rows] == [(claimed[0]["id"], "remove", "bob")]
     assert c.get("/api/decisions?moderator=alice", headers=auth).status_code == 403
     assert c.post("/api/undo", headers=auth).json()["undone"]["undid"] == "remove"
+    r = c.post("/api/decisions", headers=auth, json={"comment_id": claimed[1]["id"], "action": "remove",
+                                                     "reason": "threat"})
+    assert r.status_code == 400 and r.json() == {"error": "the moderator's ground is reason_code (reasons are what "
+                                                          "the model gives)"}
+
+
+def test_reading_the_queue_never_claims(app, store):
+    """GET changes nothing: claims are taken with POST /api/claims only."""
+    c = client(app)
+    auth = {"Authorization": f"Bearer {store.new_token('bob')}"}
+    for q in ("claim=true", "claim=1", "claim=false"):
+        r = c.get(f"/api/queue?{q}", headers=auth)
+        assert r.status_code == 400
+        assert r.json() == {"error": "reading the queue takes no claims: POST /api/claims claims comments"}
+    assert len(c.get("/api/queue?limit=5", headers=auth).json()["items"]) == 5
+    assert all(x["claimed_by"] is None for x in store.list_queue(limit=500))
+    got = c.post("/api/claims", headers=auth, json={"limit": 3, "sort": "uncertainty"}).json()["items"]
+    assert [x["id"] for x in got] == [x["id"] for x in store.list_queue(sort="uncertainty", limit=3)]
+    assert c.post("/api/claims", headers=auth).status_code == 200  # an empty body: the defaults
+    assert c.post("/api/claims", headers=auth, json={"sort": "random"}).status_code == 400
+    assert c.post("/api/claims", headers=auth, json={"status": "escalated"}).status_code == 403
+    assert c.post("/api/claims", headers=auth, json={"limit": "x"}).status_code == 400
 
 
 def test_api_score(app, small_model, store):

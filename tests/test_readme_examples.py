@@ -53,6 +53,12 @@ def _decide(sandbox) -> None:
     store.close()
 
 
+def _rename_context(sandbox) -> None:
+    """A scored file (``--keep``) whose author and article columns have other names."""
+    scored = pd.read_csv(sandbox / "scored.csv")
+    scored.assign(user_name="reader", story_id="budget-2026").to_csv(sandbox / "scored.csv", index=False)
+
+
 def _only_flagged(sandbox, result) -> None:
     rows = pd.read_json(sandbox / "flagged.jsonl", lines=True)
     assert len(rows) > 0 and rows["flag"].all()
@@ -130,6 +136,8 @@ EXAMPLES: dict[str, Run | Covered] = {
     "moderation score dump.csv --out scored.csv --queue": Run(check=_says(" added, 0 already in the queue, ")),
     "moderation queue add scored.csv --db sqlite:///moderation.db": Run(check=lambda sandbox, result: bool(
         re.search(r"^0 added, [1-9]\d* already in the queue", result, re.M))),
+    "moderation queue add scored.csv --author-col user_name --article-col story_id": Run(
+        before=_rename_context, check=lambda sandbox, result: bool(re.search(r"^0 added, [1-9]\d* already in the queue", result, re.M))),
     "moderation serve --host 127.0.0.1 --port 8000": Covered(
         "a server that runs until stopped: tests/test_queue_web.py and test_queue_load.py test the app it serves"),
     "moderation queue stats": Run(check=_says("pending")),
@@ -137,8 +145,18 @@ EXAMPLES: dict[str, Run | Covered] = {
     "moderation train decisions.csv --out models/mysite --force": Run(check=_says("(20 rows;")),
     "moderation train --from-queue sqlite:///moderation.db --corpus ../shared/data --out models/mysite --force":
         Covered(CORPUS + "tests/test_queue_loop.py trains --from-queue"),
+    "moderation users list": Run(check=_says("bob    moderator  active")),
+    "moderation users passwd bob < new-password.txt": Run(check=_says("Changed the password of bob")),
+    "moderation users disable bob": Run(check=_says("Disabled bob")),
+    "moderation users enable bob": Run(check=_says("Enabled bob")),
+    "moderation users remove bob": Run(check=_says("Removed bob")),
     "moderation users token alice": Run(check=lambda sandbox, result: len(result.strip()) >= 20),
     "moderation users logout alice": Run(check=_says("Ended 0 sessions of alice")),
+    # migrating from Perspective
+    "moderation users add coral < coral-password.txt": Run(check=_says("Added moderator coral")),
+    "moderation users token coral": Run(check=lambda sandbox, result: len(result.strip()) >= 20),
+    "moderation serve --host 0.0.0.0 --port 8000 --workers 2": Covered(
+        "a server that runs until stopped: tests/test_perspective*.py test the API it serves"),
     # model files
     "moderation model verify models/mysite": Run(check=_says("OK models/mysite: sha256 ")),
     # the default model
@@ -204,7 +222,8 @@ def sandbox(tmp_path):
     labelled.iloc[::2].to_csv(tmp_path / "labelled.csv", index=False)
     labelled.iloc[1::2].to_json(tmp_path / "other.jsonl", orient="records", lines=True)
     labelled[["id", "text"]].to_csv(tmp_path / "dump.csv", index=False)
-    (tmp_path / "bob-password.txt").write_text("bob-password\n")
+    for name in ("bob-password.txt", "new-password.txt", "coral-password.txt"):
+        (tmp_path / name).write_text(f"{name[:-4]}-0123456789\n")
     return tmp_path
 
 

@@ -13,15 +13,17 @@ from typing import Optional
 
 import typer
 
-from ..cliutil import Db, ModelDir, user_errors
-from ..errors import ModerationError
+from ..cliutil import (ArticleCol, ArticleTitleCol, ArticleUrlCol, AuthorCol, CreatedCol, Db, ModelDir, ParentCol,
+                       user_errors)
+from ..errors import ModerationError, ParameterError
 
 __all__ = ["queue_app", "users_app", "serve"]
 
 
 queue_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                         help="The moderators' review queue: load scored comments, export decisions, stats.")
-users_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, help="Moderator accounts and API tokens.")
+users_app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                        help="Moderator accounts: add, list, passwords, disable, remove, API tokens, sessions.")
 
 
 def _store(db: Optional[str]):
@@ -52,6 +54,66 @@ def users_add(
     password = _read_password(name)
     store.add_moderator(name, password, is_admin=admin)
     typer.echo(f"Added {'admin' if admin else 'moderator'} {name}")
+
+
+@users_app.command("list")
+@user_errors
+def users_list(db: Db = None):
+    """List the accounts: name, role, state, decisions made, last seen on the web."""
+    rows = _store(db).list_moderators(accounts=True)
+    if not rows:
+        typer.echo("No moderators (add one with: moderation users add NAME)")
+        return
+    width = max(len(r["name"]) for r in rows)
+    for r in rows:
+        typer.echo(f"{r['name']:<{width}}  {'admin' if r['is_admin'] else 'moderator':<9}  "
+                   f"{'disabled' if r['disabled'] else 'active':<8}  {r['decisions']} decisions  "
+                   f"last seen {r['last_seen'] or 'never'}")
+
+
+@users_app.command("passwd")
+@user_errors
+def users_passwd(
+    name: str = typer.Argument(..., help="Moderator whose password changes."),
+    db: Db = None,
+):
+    """Change NAME's password (read from stdin when it is not a terminal, else prompted); ends their web sessions."""
+    store = _store(db)
+    ended = store.set_password(name, _read_password(name))
+    typer.echo(f"Changed the password of {name}; ended {ended} session{'' if ended == 1 else 's'}")
+
+
+@users_app.command("disable")
+@user_errors
+def users_disable(
+    name: str = typer.Argument(..., help="Moderator who may no longer log in."),
+    db: Db = None,
+):
+    """Stop NAME logging in or using their token (sessions end, claims are released); 'users enable' undoes it."""
+    _store(db).set_disabled(name, True)
+    typer.echo(f"Disabled {name}")
+
+
+@users_app.command("enable")
+@user_errors
+def users_enable(
+    name: str = typer.Argument(..., help="Disabled moderator who may log in again."),
+    db: Db = None,
+):
+    """Let a disabled moderator log in again."""
+    _store(db).set_disabled(name, False)
+    typer.echo(f"Enabled {name}")
+
+
+@users_app.command("remove")
+@user_errors
+def users_remove(
+    name: str = typer.Argument(..., help="Moderator to remove."),
+    db: Db = None,
+):
+    """Remove NAME for good: no login, token or sessions; their decisions stay in the audit log under their name."""
+    _store(db).remove_moderator(name)
+    typer.echo(f"Removed {name}; their decisions stay in the log")
 
 
 @users_app.command("token")
@@ -95,13 +157,24 @@ def queue_add(
     all_rows: bool = typer.Option(False, "--all", help="Load every row, not only the flagged ones."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Load the rows scoring at least this."),
     model: ModelDir = None,
+    article_col: ArticleCol = None,
+    article_title_col: ArticleTitleCol = None,
+    article_url_col: ArticleUrlCol = None,
+    author_col: AuthorCol = None,
+    parent_col: ParentCol = None,
+    created_col: CreatedCol = None,
 ):
-    """Load the flagged rows of a scored file into the queue (idempotent by comment id)."""
+    """Load the flagged rows of a scored file into the queue (idempotent by comment id), with their context."""
+    from .context import ContextColumns
+
     if all_rows and min_score is not None:
         raise ModerationError("give --all or --min-score, not both")
+    context = ContextColumns.given(article_id=article_col, article_title=article_title_col,
+                                   article_url=article_url_col, author=author_col, parent_id=parent_col,
+                                   created_at=created_col)
     store = _store(db)
     result = store.add_scored(scored_file, all_rows=all_rows, min_score=min_score,
-                              model=_load_model(model, required=False))
+                              model=_load_model(model, required=False), context=context)
     typer.echo(result.line())
 
 
@@ -111,7 +184,7 @@ def queue_export(
     out: str = typer.Argument(..., help="Output table (CSV, TSV, JSONL, Parquet; optionally .gz); - for stdout."),
     db: Db = None,
 ):
-    """Write every decided comment as id,text,label,action,reason,moderator,decided_at (label 1 = remove)."""
+    """Write every decided comment as id,text,label,action,reason_code,moderator,decided_at,source (label 1 = remove)."""
     from ..io import TableWriter
 
     frame = _store(db).export_decisions()
@@ -146,14 +219,27 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (keep loopback behind a TLS proxy)."),
     port: int = typer.Option(8000, help="Port to listen on."),
     model: ModelDir = None,
+    forwarded_allow_ips: Optional[str] = typer.Option(
+        None, "--forwarded-allow-ips",
+        help="Proxies whose X-Forwarded-*/Forwarded headers are believed, comma-separated, * for any "
+             "[default: $FORWARDED_ALLOW_IPS, else 127.0.0.1,::1]."),
+    api_only: bool = typer.Option(False, "--api-only", help="Only the scoring endpoints (the Perspective API, "
+                                  "/api/score), the discovery document and /healthz: no review pages."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes, each with its own copy of the model "
+                                "(one per core for the most scoring throughput)."),
 ):
-    """Run the review web app (FastAPI under uvicorn)."""
+    """Run the review web app and the Perspective API (FastAPI under uvicorn)."""
     from ..extras import require
 
-    uvicorn = require("uvicorn", "queue", "the review queue")
+    require("uvicorn", "queue", "the review queue")
     require("fastapi", "queue", "the review queue")
-    from .web import create_app
+    from .web.server import run
 
-    app = create_app(_store(db), model=_load_model(model, required=model is not None))
-    typer.echo(f"Review queue on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    if workers < 1:
+        raise ParameterError("{workers} must be at least 1", "workers")
+    store = _store(db)
+    what = "Perspective API" if api_only else "Review queue and Perspective API"
+    typer.echo(f"{what} on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
+               "(Ctrl-C to stop)", err=True)
+    run(store.url, _load_model(model, required=model is not None), model, host=host, port=port, workers=workers,
+        api_only=api_only, trusted=forwarded_allow_ips)

@@ -1,4 +1,5 @@
-"""The review web app (FastAPI, server-rendered): ``app`` builds it from ``pages``, ``api`` and ``auth``."""
+"""The review web app (FastAPI, server-rendered) and the Perspective API: ``app`` builds it from ``pages``, ``api``,
+``auth``, ``perspective`` and ``limits``; ``server`` runs it under uvicorn."""
 
 from .app import create_app, highlight
 

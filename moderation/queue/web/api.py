@@ -1,9 +1,10 @@
-"""The JSON API: the queue and decisions for machine clients, and scoring one comment as it is posted
+"""The JSON API: the queue, claims and decisions for machine clients, and scoring one comment as it is posted
 (with a ``note`` saying when only the start of a very long text was scored).
 
 Errors are JSON (``{"error": ...}``), produced by the app's exception handlers:
 401 without a valid token or session, 403 when not allowed, 400 for a bad
-request, 409 when someone else holds or decided the comment.
+request, 409 when someone else holds or decided the comment. Reading never
+changes anything: claims are taken with ``POST /api/claims``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from fastapi.responses import JSONResponse
 from ...batch import NOTE_CUT
 from ...errors import ModerationError
 from ...model import MAX_TEXT_CHARS
+from ..store import SORTS, STATUSES
 from .auth import Forbidden, Viewer, api_user, api_writer
 
 __all__ = ["router", "json_body"]
 
 router = APIRouter(prefix="/api")
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_PUBLIC = ("id", "text", "source", "article_id", "thread_id", "score", "threshold", "categories", "top_category",
-           "reasons", "spans", "model_version", "added_at", "status", "claim_expires")
+_PUBLIC = ("id", "text", "source", "article_id", "article_title", "article_url", "author", "parent_id",
+           "parent_text", "created_at", "thread_id", "score", "threshold", "categories", "top_category", "reasons",
+           "spans", "model_version", "added_at", "status", "claim_expires", "escalation")
 
 
 async def json_body(request: Request) -> dict | None:
@@ -41,23 +44,58 @@ async def json_body(request: Request) -> dict | None:
     return {k: _SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for k, v in body.items()}
 
 
+async def optional_json_body(request: Request) -> dict | None:
+    """``json_body``, with an empty body as ``{}``."""
+    if not (await request.body()).strip():
+        return {}
+    return await json_body(request)
+
+
 def _public(c: dict) -> dict:
     return {k: c.get(k) for k in _PUBLIC}
 
 
-@router.get("/queue")
-def api_queue(request: Request, sort: str = "score", status: str = "pending", category: str | None = None,
-              source: str | None = None, limit: int = 50, claim: bool = False, viewer: Viewer = Depends(api_user)):
-    store, user = request.app.state.store, viewer.user
-    if sort not in ("score", "uncertainty") or status not in ("pending", "escalated", "removed", "kept"):
-        raise ModerationError("sort is score|uncertainty; status pending|escalated|removed|kept")
+def _view(user: dict, sort, status, limit) -> int:
+    """Check a view of the queue; the limit clamped to 1..500."""
+    if sort not in SORTS or status not in STATUSES:
+        raise ModerationError(f"sort is {'|'.join(SORTS)}; status {'|'.join(STATUSES)}")
     if status == "escalated" and not user["is_admin"]:
         raise Forbidden("only an admin reviews escalated comments")
-    limit = max(1, min(limit, 500))
-    if claim:
-        items = store.claim_next(user["id"], limit=limit, sort=sort, status=status, category=category, source=source)
-    else:
-        items = store.list_queue(status=status, sort=sort, category=category, source=source, limit=limit)
+    try:
+        return max(1, min(int(limit), 500))
+    except (TypeError, ValueError):
+        raise ModerationError("limit is a number") from None
+
+
+def _text(value) -> str | None:
+    if value is None or isinstance(value, str):
+        return value or None
+    raise ModerationError("filters are text")
+
+
+@router.get("/queue")
+def api_queue(request: Request, sort: str = "score", status: str = "pending", category: str | None = None,
+              source: str | None = None, article: str | None = None, author: str | None = None, limit: int = 50,
+              claim: str | None = None, viewer: Viewer = Depends(api_user)):
+    if claim is not None:
+        raise ModerationError("reading the queue takes no claims: POST /api/claims claims comments")
+    limit = _view(viewer.user, sort, status, limit)
+    items = request.app.state.store.list_queue(status=status, sort=sort, category=category, source=source,
+                                               article=article, author=author, limit=limit)
+    return {"items": [_public(c) for c in items]}
+
+
+@router.post("/claims")
+def api_claims(request: Request, viewer: Viewer = Depends(api_writer),
+               body: dict | None = Depends(optional_json_body)):
+    """Claim the top of a view of the queue (``sort``, ``status``, ``category``, ``source``, ``article``, ``limit``)."""
+    if body is None:
+        raise ModerationError("send a JSON object (or nothing)")
+    sort, status = body.get("sort", "score"), body.get("status", "pending")
+    limit = _view(viewer.user, sort, status, body.get("limit", 50))
+    items = request.app.state.store.claim_next(viewer.user["id"], limit=limit, sort=sort, status=status,
+                                               category=_text(body.get("category")),
+                                               source=_text(body.get("source")), article=_text(body.get("article")))
     return {"items": [_public(c) for c in items]}
 
 
@@ -76,15 +114,25 @@ def api_decisions(request: Request, moderator: str | None = None, comment_id: st
 def api_decide(request: Request, viewer: Viewer = Depends(api_writer), body: dict | None = Depends(json_body)):
     if body is None:
         raise ModerationError("send a JSON object")
+    if "reason" in body:
+        raise ModerationError("the moderator's ground is reason_code (reasons are what the model gives)")
     did = request.app.state.store.decide(str(body.get("comment_id", "")), viewer.user["id"],
-                                         str(body.get("action", "")), body.get("reason") or None)
+                                         str(body.get("action", "")), body.get("reason_code") or None,
+                                         body.get("note") or None)
     return JSONResponse({"id": did, "comment_id": str(body["comment_id"]), "action": body["action"]},
                         status_code=201)
 
 
 @router.post("/undo")
-def api_undo(request: Request, viewer: Viewer = Depends(api_writer)):
-    return {"undone": request.app.state.store.undo_last(viewer.user["id"])}
+def api_undo(request: Request, viewer: Viewer = Depends(api_writer),
+             body: dict | None = Depends(optional_json_body)):
+    """Undo ``decision_id`` (or its whole bulk action), or without one the caller's latest decision."""
+    store = request.app.state.store
+    if body is None:
+        raise ModerationError('send nothing, or {"decision_id": N}')
+    if body.get("decision_id") is not None:
+        return {"undone": store.undo(body["decision_id"], viewer.user["id"])}
+    return {"undone": store.undo_last(viewer.user["id"])}
 
 
 @router.post("/score")

@@ -1,4 +1,4 @@
-"""Who is asking: signed session cookies, CSRF tokens, login throttling, and the route dependencies built on them.
+"""Who is asking: signed session cookies, CSRF tokens, and the route dependencies built on them.
 
 Sessions live in the database (``Store.create_session``; only a hash of the
 session id is stored) and the cookie carries the random session id, signed
@@ -7,7 +7,8 @@ SameSite=Lax). Every request looks the session up, so logging out (which
 deletes it) kills every copy of the cookie, as does ``Store.revoke_sessions``.
 Every form POST carries a CSRF token derived from the session id (the login
 form from a pre-session cookie). Machine clients use ``Authorization: Bearer
-<token>`` (``moderation users token NAME``).
+<token>`` (``moderation users token NAME``). Login throttling lives in the
+store (``Accounts.login_wait``), so it holds across workers and restarts.
 
 The dependencies (``page_user``, ``form_user``, ``api_user``, ``api_writer``)
 raise ``LoginRequired`` or ``Forbidden``; the app's exception handlers turn them
@@ -20,22 +21,20 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 from dataclasses import dataclass
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from ..accounts import SESSION_TTL
 
-__all__ = ["Signer", "LoginThrottle", "LoginRequired", "Forbidden", "Viewer", "page_user", "form_user", "api_user",
-           "api_writer", "SESSION_COOKIE", "LOGIN_COOKIE", "SESSION_SECONDS", "MAX_FAILURES", "FAILURE_WINDOW"]
+__all__ = ["Signer", "LoginRequired", "Forbidden", "NotFound", "Viewer", "page_user", "form_user", "api_user", "api_writer",
+           "client_address", "SESSION_COOKIE", "LOGIN_COOKIE", "SESSION_SECONDS"]
 
 SESSION_COOKIE = "mq_session"
 LOGIN_COOKIE = "mq_login"
 SESSION_SECONDS = SESSION_TTL  # 12 h from login
-MAX_FAILURES = 5  # failed logins per name within FAILURE_WINDOW before further tries are refused
-FAILURE_WINDOW = 300
 
 
 class LoginRequired(Exception):
@@ -48,6 +47,10 @@ class Forbidden(Exception):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class NotFound(Forbidden):
+    """No such comment, author or article: a 404 page."""
 
 
 def _b64(data: bytes) -> str:
@@ -95,36 +98,6 @@ class Signer:
                                                              self.csrf(nonce, purpose).encode())
 
 
-class LoginThrottle:
-    """Failed logins per name within ``FAILURE_WINDOW``; a name with ``MAX_FAILURES`` of them is refused."""
-
-    def __init__(self):
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def refused(self, name: str) -> bool:
-        now = time.time()
-        with self._lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < FAILURE_WINDOW]
-            if recent:
-                self._failures[name] = recent
-            else:  # no entry for names without recent failures: attacker-chosen names must not pile up
-                self._failures.pop(name, None)
-        return len(recent) >= MAX_FAILURES
-
-    def failed(self, name: str) -> None:
-        now = time.time()
-        with self._lock:
-            self._failures.setdefault(name, []).append(now)
-            if len(self._failures) > 10_000:  # forget names whose failures are all outside the window
-                for stale in [n for n, ts in self._failures.items() if now - ts[-1] >= FAILURE_WINDOW]:
-                    del self._failures[stale]
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(name, None)
-
-
 @dataclass
 class Viewer:
     """The moderator behind a request, with the CSRF token their pages carry (None for a bearer token)."""
@@ -146,6 +119,11 @@ def _session(request: Request) -> tuple[dict | None, str | None]:
     return user, data["n"]
 
 
+def client_address(request: Request) -> str:
+    """The client's address (the proxy's view of it behind a trusted proxy: ``proxy.ProxyHeaders``)."""
+    return request.client.host if request.client else ""
+
+
 def page_user(request: Request) -> Viewer:
     """For a page: the logged-in moderator and their CSRF token."""
     user, session_id = _session(request)
@@ -162,7 +140,7 @@ async def form_user(request: Request) -> Viewer:
     """
     form = await request.form()
     request.state.form = form
-    user, session_id = _session(request)
+    user, session_id = await run_in_threadpool(_session, request)  # a database call: not on the event loop
     if user is None:
         raise LoginRequired()
     if not request.app.state.signer.check_csrf(form.get("csrf"), session_id):

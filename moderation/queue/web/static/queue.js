@@ -25,7 +25,7 @@
 
   function pickReason(n) {
     var el = items[current];
-    var select = el && el.querySelector('select[name="reason"]');
+    var select = el && el.querySelector('select[name="reason_code"]');
     if (select && n < select.options.length) { select.selectedIndex = n; }
   }
 

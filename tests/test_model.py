@@ -321,3 +321,34 @@ def test_a_model_with_an_impossible_ngram_setting_is_one_line(small_model, tmp_p
     assert result.exit_code == 2
     assert result.stderr == (f"Error: {path / 'model.skops'}: the 'words' features have an impossible setting: "
                              "ngram_range must satisfy 1 <= min_n <= max_n <= 32, not (3, 1)\n")
+
+
+def test_queue_add_and_the_server_workers_take_trust_pickle(small_model, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from conftest import skip_or_fail
+    from moderation.cli import app
+
+    try:
+        from moderation.queue.web.server import SERVE_MODEL, SERVE_TRUST_PICKLE, app_from_environment
+    except ImportError as e:
+        skip_or_fail(f"the queue extra is not installed ({e})")
+    path = _legacy_pickle(small_model, tmp_path / "m")
+    scored = tmp_path / "scored.csv"
+    scored.write_text("id,score,flag,text\nc1,0.9,True,you moron\n")
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    result = CliRunner().invoke(app, ["queue", "add", str(scored), "--db", db, "--model", str(path)])
+    assert result.exit_code == 2 and "load it with --trust-pickle" in result.stderr
+    with pytest.warns(UserWarning, match="is a pickle"):
+        result = CliRunner().invoke(app, ["queue", "add", str(scored), "--db", db, "--model", str(path),
+                                          "--trust-pickle"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("1 added")
+    monkeypatch.setenv("MODERATION_DB", db)
+    monkeypatch.setenv(SERVE_MODEL, str(path))
+    monkeypatch.setenv(SERVE_TRUST_PICKLE, "0")
+    with pytest.raises(ModerationError, match="is a pickle"):
+        app_from_environment()
+    monkeypatch.setenv(SERVE_TRUST_PICKLE, "1")
+    with pytest.warns(UserWarning, match="is a pickle"):
+        assert app_from_environment().state.model.threshold == small_model.threshold

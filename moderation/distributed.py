@@ -45,9 +45,9 @@ from typing import Callable
 
 import numpy as np
 
-from .batch import CHUNK_ROWS, REJECT_COLUMNS, Summary, _run, score_frame
+from .batch import CHUNK_ROWS, REJECT_COLUMNS, Summary, _run, resolve_score_columns, score_frame
 from .errors import ModerationError, ParameterError
-from .io import Chunk, Reject, TableWriter, table_format
+from .io import DEFAULT_READ, FORMATS, CountingReader, ReadOptions, Reject, TableWriter, read_columns, table_format
 
 __all__ = ["score_partitions", "list_partitions", "Partition", "DEFAULT_BLOCKSIZE"]
 
@@ -194,10 +194,17 @@ def _split_parquet(path: str, blocksize: int) -> list[Partition]:
     return groups
 
 
-def list_partitions(input, blocksize: int = DEFAULT_BLOCKSIZE) -> list[Partition]:
+def _splittable(read: ReadOptions) -> bool:
+    """Whether a text file can be split at its bytes: newlines and quotes are single ASCII bytes."""
+    return "\n\"".encode(read.encoding, errors="replace") == b"\n\""
+
+
+def list_partitions(input, blocksize: int = DEFAULT_BLOCKSIZE, read: ReadOptions | None = None
+                    ) -> list[Partition]:
     """The partitions of ``input`` (a directory, a glob or a file), in input order."""
     if blocksize < 1:
         raise ModerationError("the block size must be at least 1 byte")
+    read = read or DEFAULT_READ
     parts = []
     files = _input_files(input)
     base = os.path.commonpath([os.path.abspath(f) for f in files]) if len(files) > 1 else None
@@ -205,7 +212,7 @@ def list_partitions(input, blocksize: int = DEFAULT_BLOCKSIZE) -> list[Partition
         fmt = table_format(path)
         if fmt == "parquet":
             pieces = _split_parquet(path, blocksize)
-        elif path.lower().endswith(".gz") or os.path.getsize(path) <= blocksize:
+        elif path.lower().endswith(".gz") or os.path.getsize(path) <= blocksize or not _splittable(read):
             pieces = [Partition(path, fmt)]
         else:
             pieces = _split_text(path, fmt, blocksize)
@@ -218,65 +225,40 @@ def list_partitions(input, blocksize: int = DEFAULT_BLOCKSIZE) -> list[Partition
 
 # -- reading one partition (on a worker) ------------------------------------------------------------
 
-class _RangeReader(io.RawIOBase):
-    """``prefix`` followed by bytes ``[start, stop)`` of a file, as a raw binary stream."""
+class _ByteRange:
+    """Bytes ``[start, stop)`` of a file, read with ``read(n)``."""
 
-    def __init__(self, path: str, start: int, stop: int, prefix: bytes = b""):
+    def __init__(self, path: str, start: int, stop: int):
         self._f = open(path, "rb")
         self._f.seek(start)
         self._left = stop - start
-        self._prefix = prefix
 
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        view = memoryview(buffer).cast("B")
-        if self._prefix:
-            n = min(len(view), len(self._prefix))
-            view[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        n = min(len(view), self._left)
-        if n <= 0:
-            return 0
-        got = self._f.readinto(view[:n])
-        self._left -= got
-        return got
+    def read(self, n: int) -> bytes:
+        data = self._f.read(max(0, min(n, self._left)))
+        self._left -= len(data)
+        return data
 
     def close(self) -> None:
         self._f.close()
-        super().close()
 
 
-def _partition_chunks(part: Partition, chunk_rows: int):
+def _partition_chunks(part: Partition, chunk_rows: int, read: ReadOptions):
     """The local reader's chunks of one partition, with line numbers as in the whole file."""
     from . import io as mio
 
-    if part.fmt == "parquet":
-        if part.stop is None:
-            yield from mio.iter_records(part.path, chunk_rows=chunk_rows)
-            return
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(part.path)
-        done = part.line_offset
-        for batch in pf.iter_batches(batch_size=chunk_rows, row_groups=list(range(part.start, part.stop))):
-            frame = batch.to_pandas()
-            yield Chunk(frame, list(range(done + 1, done + len(frame) + 1)), [False] * len(frame))
-            done += len(frame)
-        return
     if part.stop is None:
-        yield from mio.iter_records(part.path, chunk_rows=chunk_rows)
+        yield from mio.iter_records(part.path, chunk_rows=chunk_rows, options=read)
         return
-    stream = io.BufferedReader(_RangeReader(part.path, part.start, part.stop, part.header), 1 << 20)
+    fmt = FORMATS[part.fmt]
+    if not fmt.text:
+        with open(part.path, "rb") as f:
+            yield from fmt.records(f, read, chunk_rows, part.path, row_groups=list(range(part.start, part.stop)),
+                                   first_row=part.line_offset)
+        return
+    stream = io.BufferedReader(CountingReader(_ByteRange(part.path, part.start, part.stop), part.header), 1 << 20)
     try:
-        if part.fmt == "jsonl":
-            chunks = mio._jsonl_chunks(stream, chunk_rows)
-        else:
-            chunks = mio._csv_chunks(stream, "\t" if part.fmt == "tsv" else ",", chunk_rows, part.path)
         off = part.line_offset
-        for c in chunks:
+        for c in fmt.records(stream, read, chunk_rows, part.path):
             if off:
                 c.lines = [n + off for n in c.lines]
                 c.rejects = [Reject(r.line + off, r.reason, r.raw) for r in c.rejects]
@@ -285,35 +267,37 @@ def _partition_chunks(part: Partition, chunk_rows: int):
         stream.close()
 
 
-def _tasks(part: Partition, text_col, id_col, keep, threshold, categories, chunk_rows):
+def _tasks(part: Partition, text_col, id_col, keep, threshold, categories, chunk_rows, read, names, flagged_only):
     """What ``batch._run`` scores, per chunk of the partition (as the local engine prepares it)."""
     from .batch import prepare_chunks
 
-    for task in prepare_chunks(_partition_chunks(part, chunk_rows), part.path, text_col, id_col, keep,
-                               line_id_prefix=part.id_prefix):
-        yield (*task, threshold, categories)
+    for work in prepare_chunks(_partition_chunks(part, chunk_rows, read), part.path, text_col, id_col, keep,
+                               line_id_prefix=part.id_prefix, read=read, names=names):
+        yield work, threshold, categories, flagged_only
 
 
 def _score_partition(model, part: Partition, out_path: str, text_col, id_col, keep, threshold, categories,
-                     chunk_rows) -> dict:
+                     chunk_rows, read=DEFAULT_READ, names=None, flagged_only=False) -> dict:
     """Score one partition into ``out_path`` (Parquet); what it did, and its rejects."""
     import pandas as pd
 
-    rows = flagged = empty = 0
+    rows = flagged = empty = replaced = 0
     rejects: list[Reject] = []
     started = time.perf_counter()
     try:
         with TableWriter(out_path) as writer:
             wrote = False
-            for task in _tasks(part, text_col, id_col, keep, threshold, categories, chunk_rows):
-                out, chunk_rejects, n_empty = _run(model, task)
-                rejects.extend(chunk_rejects)
-                if len(out) or not wrote:
-                    writer.write(out)
+            for task in _tasks(part, text_col, id_col, keep, threshold, categories, chunk_rows, read, names,
+                               flagged_only):
+                result = _run(model, task)
+                rejects.extend(result.rejects)
+                if len(result.out) or not wrote:
+                    writer.write(result.out)
                     wrote = True
-                rows += len(out)
-                flagged += int(out["flag"].sum())
-                empty += n_empty
+                rows += result.scored
+                flagged += result.flagged
+                empty += result.empty
+                replaced += result.replaced
             if not wrote:
                 out = score_frame(model, [], np.array([], dtype=object), threshold, categories)
                 for c in keep:
@@ -321,8 +305,8 @@ def _score_partition(model, part: Partition, out_path: str, text_col, id_col, ke
                 writer.write(out)
     except ModerationError as e:
         return {"error": str(e)}
-    return {"rows": rows, "flagged": flagged, "empty": empty, "seconds": time.perf_counter() - started,
-            "rejects": [(part.path, r.line, r.reason, r.raw) for r in rejects]}
+    return {"rows": rows, "flagged": flagged, "empty": empty, "replaced": replaced,
+            "seconds": time.perf_counter() - started, "rejects": [(part.path, r.line, r.reason, r.raw) for r in rejects]}
 
 
 # -- the driver ------------------------------------------------------------------------------------
@@ -354,15 +338,18 @@ def score_partitions(model, input, out_dir, *, text_col: str = "text", id_col: s
                      threshold: float | None = None, keep: list[str] | None = None, categories: bool = False,
                      scheduler: str | None = None, workers: int | None = None,
                      blocksize: int = DEFAULT_BLOCKSIZE, chunk_rows: int = CHUNK_ROWS,
-                     progress: Callable[[int], None] | None = None, echo: Callable[[str], None] | None = None
-                     ) -> Summary:
+                     flagged_only: bool = False, read: ReadOptions | None = None,
+                     progress: Callable[[int, float | None], None] | None = None,
+                     echo: Callable[[str], None] | None = None) -> Summary:
     """Score every partition of ``input`` on a Dask cluster into ``out_dir/part.N.parquet``.
 
     ``scheduler`` is the address of a running cluster (``tcp://host:8786``);
     otherwise a ``LocalCluster`` of ``workers`` processes (default: every core) is
-    started on loopback and stopped at the end. Returns the run's ``Summary`` (its
+    started on loopback and stopped at the end. Each file's columns are checked
+    before any partition is scored. Returns the run's ``Summary`` (its
     ``rejects_path`` is ``out_dir/rejects.csv``, written only when needed);
-    ``echo`` receives a line about the cluster and the partitions.
+    ``echo`` receives a line about the cluster and the partitions; ``progress``
+    the rows done and the fraction of partitions done.
     """
     from .batch import default_jobs
 
@@ -378,12 +365,17 @@ def score_partitions(model, input, out_dir, *, text_col: str = "text", id_col: s
     if chunk_rows < 1:
         raise ParameterError("{chunk_rows} must be at least 1", "chunk_rows")
     keep = list(keep or [])
+    read = read or DEFAULT_READ
     Client, LocalCluster, as_completed = _import_dask()
-    parts = list_partitions(input, blocksize)
+    parts = list_partitions(input, blocksize, read)
+    names = {}  # per file: the resolved column names, so that every partition of a file reads the same ones
+    for path in dict.fromkeys(p.path for p in parts):
+        columns = read_columns(path, read)
+        names[path] = resolve_score_columns(columns, text_col, id_col, keep) if columns is not None else None
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir)
     rejects_path = out_dir / "rejects.csv"
-    summary = Summary(threshold=threshold, rejects_path=str(rejects_path))
+    summary = Summary(threshold=threshold, rejects_path=str(rejects_path), replaced_note=read.replaced_note)
     start = time.perf_counter()
 
     cluster = None
@@ -407,7 +399,8 @@ def score_partitions(model, input, out_dir, *, text_col: str = "text", id_col: s
                 echo(f"{len(parts)} partitions on {n_workers} Dask workers ({client.scheduler.address})")
             shipped = client.scatter(model, broadcast=True)  # once per worker, not per partition
             futures = [client.submit(_score_partition, shipped, part, str(out_dir / f"part.{i}.parquet"),
-                                     text_col, id_col, keep, threshold, categories, chunk_rows,
+                                     text_col, id_col, keep, threshold, categories, chunk_rows, read,
+                                     names[part.path], flagged_only,
                                      key=f"moderation-score-{i}-{os.getpid()}-{time.time_ns()}", pure=False)
                        for i, part in enumerate(parts)]
             results: list[dict | None] = [None] * len(parts)
@@ -421,9 +414,10 @@ def score_partitions(model, input, out_dir, *, text_col: str = "text", id_col: s
                 summary.rows += result["rows"]
                 summary.flagged += result["flagged"]
                 summary.empty += result["empty"]
+                summary.replaced += result["replaced"]
                 summary.rejected += len(result["rejects"])
                 if progress:
-                    progress(summary.rows)
+                    progress(summary.rows, sum(r is not None for r in results) / len(parts))
     except Exception:
         for p in out_dir.glob("part.*.parquet"):
             p.unlink(missing_ok=True)

@@ -1,10 +1,11 @@
-"""Errors the user can fix. The CLI prints each on one line and exits with status 2.
+"""Errors the user can fix. The CLI prints each on one line and exits with status 2, or 1 for a ``RunError``.
 
 ``ModerationError`` is the base class; the subclasses say what went wrong so that
 library users can catch one kind: a bad parameter value (``ParameterError``, which
 names the parameter so the CLI can name its flag instead), a missing optional
 dependency (``MissingExtra``), a model directory that cannot be trusted
-(``ModelFileError`` and its subclasses).
+(``ModelFileError`` and its subclasses), a run that failed after it began writing
+its output (``RunError``: a full disk, a write error).
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ from __future__ import annotations
 from typing import Callable
 
 __all__ = ["ModerationError", "ParameterError", "MissingExtra", "ModelFileError", "ModelIntegrityError",
-           "UntrustedModelError"]
+           "UntrustedModelError", "RunError", "printable", "literal"]
+
+
+def printable(text) -> str:
+    """``text`` with control and other unprintable characters escaped (``\\x1b``): input quoted in a message
+    can neither drive the terminal nor break the message's one line."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for c in text)
 
 
 class ModerationError(Exception):
@@ -36,6 +47,11 @@ class ParameterError(ModerationError):
         return self.template.format(**{p: name(p) for p in self.params})
 
 
+def literal(text) -> str:
+    """``text`` (a path, a value read from the input) made safe to put into a ``ParameterError`` template."""
+    return str(text).replace("{", "{{").replace("}", "}}")
+
+
 class MissingExtra(ModerationError):
     """An optional dependency is not installed; the message names the extra to install."""
 
@@ -50,3 +66,7 @@ class ModelIntegrityError(ModelFileError):
 
 class UntrustedModelError(ModelFileError):
     """A model file holds types that are not trusted, or is a pickle that was not explicitly trusted."""
+
+
+class RunError(ModerationError):
+    """A run failed after it began writing its output (a full disk, a write error): the CLI exits 1, not 2."""

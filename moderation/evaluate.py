@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ModerationError
-from .labels import LabelledSet, read_labelled_set
+from .io import ReadOptions
+from .labels import LabelledSet, check_classes, read_labelled_set
 from .metrics import (calibration_curve_table, category_metrics, identity_bias_table, metrics, operating_points,
                       threshold_curve, threshold_table, MIN_MENTIONS)
 
@@ -93,16 +94,45 @@ def model_names(paths: Sequence[str | Path]) -> list[str]:
 
 def evaluate_files(models: Sequence[tuple[str, object]], paths: Sequence[str | Path], *, text_col: str = "text",
                    label_col: str = "label", positive: str | None = None,
-                   worst: int = 0) -> list[Evaluation]:
+                   worst: int = 0, read: ReadOptions | None = None) -> list[Evaluation]:
     """Every (name, model) on every labelled file: evaluations in file order, the models in the order given
-    within each file. Category columns named like any model's categories are read as category labels."""
+    within each file. Category columns named like any model's categories are read as category labels.
+
+    Every file is read and checked (both classes present) before anything is
+    scored; a file a model was trained on (the same sha256 as a source in its card)
+    gets a warning, as its metrics flatter the model.
+    """
     categories = sorted({c for _, m in models for c in m.categories})
-    evaluations = []
+    sets = []
     for path in paths:
-        labelled = read_labelled_set(path, text_col, label_col, positive, categories)
+        labelled = read_labelled_set(path, text_col, label_col, positive, categories, read=read)
+        if len(labelled.labels) == 0:
+            raise ModerationError(f"{path}: no rows to evaluate")
+        check_classes(labelled.labels, str(path), purpose="evaluation", minimum=1)
+        sets.append(labelled)
+    for path in paths:
+        _warn_if_trained_on(path, models)
+    evaluations = []
+    for labelled in sets:
         for name, m in models:
             evaluations.append(detailed_evaluation(m, labelled, model_name=name, worst=worst))
     return evaluations
+
+
+def _warn_if_trained_on(path, models) -> None:
+    """Warn when a model's card lists ``path``'s contents (by sha256) among its training sources."""
+    import warnings
+
+    from .persist import sha256_file
+
+    known = {s.sha256 for _, m in models if m.card is not None for s in m.card.sources if s.sha256}
+    if not known or not Path(path).is_file():
+        return
+    digest = sha256_file(path)
+    for name, m in models:
+        if m.card is not None and any(s.sha256 == digest for s in m.card.sources):
+            warnings.warn(f"{path} is a file the model {name} was trained on: its metrics here flatter the model",
+                          UserWarning, stacklevel=2)
 
 
 def difference(a: Evaluation, b: Evaluation) -> dict[str, float]:

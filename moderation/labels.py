@@ -13,7 +13,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import ModerationError
+from .errors import ModerationError, ParameterError, literal
+from .io import ReadOptions, printable
 from .normalize import as_texts
 
 __all__ = ["parse_labels", "parse_category_labels", "check_classes", "LabelledSet", "read_labelled_set",
@@ -40,15 +41,29 @@ def _offending(text: pd.Series, bad: pd.Series) -> str:
     return shown + more
 
 
+def _values_seen(text: pd.Series) -> str:
+    """The most common values of a label column, with their counts, for a message."""
+    counts = text.value_counts()
+    shown = ", ".join(f"{printable(repr(v))} ({n})" for v, n in counts.head(8).items())
+    return shown + (f" and {len(counts) - 8} more" if len(counts) > 8 else "")
+
+
 def parse_labels(values, positive: str | None = None, where: str = "labels") -> np.ndarray:
     """Labels as 0/1 ints: 0/1, true/false, yes/no, or ``positive`` naming the "remove" value.
 
-    Anything else is refused with the offending values and the (1-based) row numbers
-    where they first occur.
+    ``positive`` matches case-insensitively (``removed`` matches ``Removed``); when
+    no value matches it, the values there are are listed. Without it, anything but
+    0/1, true/false and yes/no is refused with the offending values and the
+    (1-based) row numbers where they first occur.
     """
     text = _as_strings(values)
     if positive is not None:
-        return (text == str(positive).strip()).to_numpy(dtype=int)
+        wanted = str(positive).strip().casefold()
+        y = (text.str.casefold() == wanted).to_numpy(dtype=int)
+        if len(y) and not y.any():
+            raise ParameterError(f"{literal(where)} has no value {literal(printable(repr(str(positive).strip())))} "
+                                 f"for {{positive}} (values: {literal(_values_seen(text))})", "positive")
+        return y
     lowered = text.str.lower()
     bad = ~lowered.isin(_TRUE | _FALSE)
     if bad.any():
@@ -74,15 +89,15 @@ def parse_category_labels(values, where: str = "category labels") -> pd.Series:
     return out
 
 
-def check_classes(y: np.ndarray, where: str) -> None:
-    """Refuse labels with a single class, or fewer than ``MIN_PER_CLASS`` rows of one."""
-    counts = np.bincount(y, minlength=2)
+def check_classes(y: np.ndarray, where: str, purpose: str = "training", minimum: int = MIN_PER_CLASS) -> None:
+    """Refuse labels with a single class, or fewer than ``minimum`` rows of one (``purpose`` names the need)."""
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=2)
     if counts.min() == 0:
         only = "remove (1)" if counts[1] else "keep (0)"
-        raise ModerationError(f"{where} has a single class: every row is {only}; training needs both")
-    if counts.min() < MIN_PER_CLASS:
+        raise ModerationError(f"{where} has a single class: every row is {only}; {purpose} needs both")
+    if counts.min() < minimum:
         raise ModerationError(f"{where} has too few rows of one class ({counts[0]} keep, {counts[1]} remove); "
-                              f"training needs at least {MIN_PER_CLASS} of each")
+                              f"{purpose} needs at least {minimum} of each")
 
 
 @dataclass
@@ -96,16 +111,23 @@ class LabelledSet:
 
 
 def read_labelled_set(path: str | Path, text_col: str = "text", label_col: str = "label",
-                      positive: str | None = None, categories: Sequence[str] = ()) -> LabelledSet:
-    """A labelled table; the columns named in ``categories`` that it has are read as category labels."""
-    from .io import read_table, require_columns
+                      positive: str | None = None, categories: Sequence[str] = (),
+                      read: ReadOptions | None = None) -> LabelledSet:
+    """A labelled table; the columns named in ``categories`` that it has are read as category labels.
 
-    df = read_table(path)
-    require_columns(df, [text_col, label_col], path)
-    found = [c for c in categories if c in df.columns]
+    Read as ``io.read_table`` reads (``read``: format, delimiter, encoding), the
+    columns found as ``io.resolve_columns`` finds them (also in another case).
+    """
+    from .io import read_whole, resolve_columns
+
+    df, columns = read_whole(path, read)
+    found = resolve_columns(columns, {"text_col": text_col, "label_col": label_col})
+    present = [c for c in categories if c in df.columns]
     cats = None
-    if found:
-        cats = pd.DataFrame({c: parse_category_labels(df[c], f"{path}: column {c!r}") for c in found})
-    return LabelledSet(name=str(path), texts=as_texts(df[text_col]),
-                       labels=parse_labels(df[label_col], positive, where=f"{path}: column {label_col!r}"),
+    if present:
+        cats = pd.DataFrame({c: parse_category_labels(df[c], f"{path}: column {c!r}") for c in present})
+    return LabelledSet(name=str(path), texts=as_texts(df[found[text_col]]),
+                       labels=parse_labels(df[found[label_col]], positive,
+                                           where=f"{path}: column {printable(repr(found[label_col]))}"),
                        categories=cats)
+

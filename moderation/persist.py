@@ -5,8 +5,10 @@ and the threshold), ``card.json`` (the ``ModelCard``, with the model file's
 sha256) and ``MODEL_CARD.md`` rendered from it. The model file is in skops's
 format, which rebuilds objects from a schema without running pickled code and
 refuses types it has not been told to trust; the sha256 is checked before
-anything is read. A ``model.joblib`` written by moderation 0.1.0 (a pickle) still
-loads when its sha256 matches, with a warning.
+anything is read. A ``model.joblib`` written by moderation 0.1.0 is a pickle,
+which runs code when loaded: it is refused unless the caller trusts it
+(``trust_pickle=True``), which is also the only way to convert one (load it
+trusted, save it again).
 
 Saving is byte-reproducible: skops names its array files and marks shared objects
 by ``id()``, which changes from run to run, so ``canonical_skops`` renumbers them
@@ -28,9 +30,10 @@ from importlib import resources
 from pathlib import Path
 
 from .card import ModelCard, ModelFile, render_model_card
-from .errors import ModelFileError, ModelIntegrityError, UntrustedModelError
+from .errors import ModelFileError, ModelIntegrityError, ParameterError, UntrustedModelError, literal
 
-__all__ = ["save_model", "load_model", "verify_model", "default_model_path", "canonical_skops", "sha256_file",
+__all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path",
+           "canonical_skops", "sha256_file",
            "versions", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
 
 MODEL_FILE = "model.skops"
@@ -72,6 +75,21 @@ def default_model_path() -> Path:
 
 
 # -- saving ---------------------------------------------------------------------------------------
+
+def check_save_target(path: str | Path, force: bool = False) -> None:
+    """Refuse, before any work, to write a model to ``path`` when it is a file or already holds a model
+    (unless ``force``)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ParameterError(f"{{out}} {literal(path)} is a file, not a model directory", "out")
+    if not path.parent.exists():
+        raise ParameterError(f"{{out}} {literal(path)}: the directory {literal(path.parent)} does not exist", "out")
+    holds = [name for name in (CARD_FILE, MODEL_FILE, LEGACY_MODEL_FILE) if (path / name).exists()]
+    if holds and not force:
+        raise ParameterError(f"{{out}} {literal(path)} already holds a model ({', '.join(holds)}); give {{force}} "
+                             "to replace it", "out", "force")
+
+
 
 def save_model(model, path: str | Path) -> Path:
     """Write ``model.skops``, ``card.json`` (with the model file's sha256) and ``MODEL_CARD.md`` to ``path``.
@@ -197,25 +215,38 @@ def verify_model(path: str | Path | None = None) -> ModelCard:
 
     Raises ``ModelFileError`` when the directory, the card or the model file is
     missing or unreadable, and ``ModelIntegrityError`` when the model file's
-    sha256 differs from the card's (a tampered or truncated file).
+    sha256 differs from the card's (a tampered or truncated file). ``is_pickle``
+    says whether the file is a legacy pickle.
     """
     return _read_verified(path)[1]
 
 
-def load_model(path: str | Path | None = None):
+def is_pickle(card: ModelCard) -> bool:
+    """Whether a card's model file is a legacy pickle (``model.joblib``), which runs code when loaded."""
+    return card.file is not None and card.file.name == LEGACY_MODEL_FILE
+
+
+def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
     """Load a model directory (the shipped default model when ``path`` is None) as a ``Model``.
 
     The model file's sha256 must match the card's, and a skops file may hold only
     the types skops trusts by default (scikit-learn's estimators, numpy arrays,
     builtins) and ``TRUSTED_TYPES``: anything else is refused before an object is
-    built. A legacy ``model.joblib`` (a pickle, which runs code when loaded) is
-    loaded only when its sha256 matches, with a warning.
+    built. A legacy ``model.joblib`` is a pickle, which runs code when loaded: it
+    is refused unless ``trust_pickle`` (then loaded with a warning; save the model
+    again to convert it). A model whose feature settings cannot work (an n-gram
+    range from 3 to 1) is refused too.
     """
     import sklearn
 
     from .model import Model
 
     directory, card, model_path, data = _read_verified(path)
+    if model_path.name == LEGACY_MODEL_FILE and not trust_pickle:
+        raise ParameterError(f"{literal(model_path)} is a pickle (written by moderation 0.1.0), which runs code when "
+                             "loaded: refusing it. Only if you trust where it came from, load it with "
+                             "{trust_pickle}, and save it again to convert it to the safe skops format",
+                             "trust_pickle")
     written_with = card.versions.get("scikit-learn")
     if written_with and written_with != sklearn.__version__:
         warnings.warn(f"model {directory} was written with scikit-learn {written_with}, "
@@ -231,9 +262,30 @@ def load_model(path: str | Path | None = None):
             payload = joblib.load(io.BytesIO(data))
         else:
             payload = _load_skops(model_path, data)
+    _check_settings(model_path, payload)
     return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card,
                  categories=payload.get("categories", {}), calibrator=payload.get("calibrator"),
                  sentences=bool(payload.get("sentences", False)))
+
+
+def _check_settings(model_path: Path, payload) -> None:
+    """Refuse a model whose feature extractors' settings cannot work, before it fails while scoring."""
+    from sklearn.pipeline import Pipeline
+
+    from .features import HashedTfidf
+
+    pipeline = payload.get("pipeline") if isinstance(payload, dict) else None
+    if not isinstance(pipeline, Pipeline) or "threshold" not in payload:
+        raise ModelFileError(f"{model_path} does not hold a moderation model (a pipeline and a threshold)")
+    for name, step in pipeline.named_steps.items():
+        parts = step.transformer_list if hasattr(step, "transformer_list") else [(name, step)]
+        for part, transformer in parts:
+            if isinstance(transformer, HashedTfidf):
+                try:
+                    transformer._settings()
+                except ValueError as e:
+                    raise ModelFileError(f"{model_path}: the {part!r} features have an impossible setting: {e}"
+                                         ) from None
 
 
 def _load_skops(model_path: Path, data: bytes) -> dict:

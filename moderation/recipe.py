@@ -204,8 +204,8 @@ def _augmentation(names: Sequence[str]) -> tuple[list[pd.DataFrame], list[Source
 
 def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None = None, text_col: str = "text",
                   label_col: str = "label", positive: str | None = None, augment: Sequence[str] = (),
-                  tables: Sequence[tuple[str, pd.DataFrame]] = (),
-                  corpora: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[Source]]:
+                  tables: Sequence[tuple[str, pd.DataFrame]] = (), corpora: Sequence[str] | None = None,
+                  read=None) -> tuple[pd.DataFrame, list[Source]]:
     """All training rows (text, label, source, category columns) and a card entry per source.
 
     Sources are the labelled table files, ``tables`` (name, frame with ``text`` and
@@ -213,11 +213,12 @@ def training_pool(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
     ``corpus`` (those named in ``corpora``, default all), and the augmentation sets
     named in ``augment``. Columns named like the
     categories are read as category labels (0/1, empty where not annotated).
+    ``read`` (``io.ReadOptions``) says how to read the files.
     """
     frames: list[pd.DataFrame] = []
     sources: list[Source] = []
     for path in paths:
-        labelled = read_labelled_set(path, text_col, label_col, positive, CATEGORIES)
+        labelled = read_labelled_set(path, text_col, label_col, positive, CATEGORIES, read=read)
         frames.append(_frame(labelled.texts, labelled.labels, str(path), labelled.categories))
         sources.append(describe_file(path, labelled.labels))
     for name, df in tables:

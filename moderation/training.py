@@ -16,10 +16,12 @@ from sklearn.model_selection import train_test_split
 from .card import Calibration, CategoryInfo, HeldOutEvaluation, Source, ThresholdRule, new_card
 from .categories import CATEGORIES
 from .errors import ModerationError, ParameterError
+from .io import ReadOptions
 from .labels import MIN_PER_CLASS, check_classes, parse_labels, read_labelled_set
 from .linear import LinearHead
 from .metrics import DEFAULT_TARGET_PRECISION, calibration_curve_table, choose_threshold, metrics, threshold_table
 from .model import Model, build_pipeline
+from .persist import check_save_target
 from .normalize import as_texts
 from .sentences import FEATURES
 from .recipe import CORPUS_RECIPE, SITE_RECIPE, Recipe, sample_weights, trainable, training_pool
@@ -278,16 +280,22 @@ def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
                   eval_file: str | Path | None = None, cross_corpus: bool = False,
                   tables: Sequence[tuple[str, pd.DataFrame]] = (), from_queue: str | None = None,
                   recipe: Recipe | None = None, prevalence: float | None = None,
-                  open_licences_only: bool = False) -> Model:
+                  open_licences_only: bool = False, read: ReadOptions | None = None,
+                  out: str | Path | None = None, force: bool = False) -> Model:
     """Train on labelled table files, ``tables``, the decisions in the review queue ``from_queue`` and/or
     the public corpora in ``corpus``.
 
     The recipe defaults to ``CORPUS_RECIPE`` with ``corpus`` and ``SITE_RECIPE``
     without; ``prevalence`` and ``open_licences_only`` override its settings of that
     name. With ``cross_corpus`` (which needs ``corpus``) the card also gets the
-    leave-one-corpus-out table. Everything is validated before training starts.
+    leave-one-corpus-out table. ``read`` says how to read the files (delimiter,
+    encoding). With ``out``, the model is saved there; a directory that already
+    holds a model is refused unless ``force``. Everything is validated before
+    training starts.
     """
     check_targets(target_precision, target_recall)
+    if out is not None:
+        check_save_target(out, force)
     if not paths and corpus is None and not tables and from_queue is None:
         raise ParameterError("give {paths} to train on, {corpus} or {from_queue}", "paths", "corpus", "from_queue")
     if cross_corpus and corpus is None:
@@ -307,10 +315,10 @@ def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
         recipe = recipe.with_options(name=f"{recipe.name}, open licences only", open_licences_only=True)
     pool, sources = training_pool(paths, corpus=corpus, text_col=text_col, label_col=label_col,
                                   positive=positive, augment=recipe.augment, tables=tables,
-                                  corpora=recipe.corpus_names() if corpus is not None else None)
+                                  corpora=recipe.corpus_names() if corpus is not None else None, read=read)
     ev_texts = ev_y = None
     if eval_file is not None:
-        evaluation = read_labelled_set(eval_file, text_col, label_col, positive)
+        evaluation = read_labelled_set(eval_file, text_col, label_col, positive, read=read)
         ev_texts, ev_y = evaluation.texts, evaluation.labels
     model = train_pool(pool, sources, recipe, eval_texts=ev_texts, eval_labels=ev_y,
                        target_precision=target_precision, target_recall=target_recall,
@@ -320,6 +328,8 @@ def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
         from .corpora import CORPORA
 
         model.card.cross_corpus = leave_one_corpus_out(pool, recipe, held_out=list(CORPORA))
+    if out is not None:
+        model.save(out)
     return model
 
 

@@ -129,7 +129,7 @@ def test_missing_text_column_is_a_one_line_error(small_model_dir, tmp_path):
     path.write_text("id,body\n1,hello\n")
     result, out, _ = run(small_model_dir, path, tmp_path)
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {path}: no column text (columns: id, body)\n"
+    assert result.stderr == f"Error: {path}: no column text (columns: id, body); did you mean --text-col body?\n"
 
 
 @pytest.mark.parametrize("content", ["", "id,text\n"])

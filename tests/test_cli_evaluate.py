@@ -119,3 +119,35 @@ def test_evaluate_compare_missing_model(small_model_dir, tmp_path):
                                  "--compare", str(tmp_path / "nope")])
     assert result.exit_code == 2
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_evaluate_on_one_class_is_one_line_and_exit_2(small_model_dir, tmp_path):
+    path = tmp_path / "one.csv"
+    path.write_text("text,label\nyou moron,1\nidiot,1\n")
+    result = runner.invoke(app, ["evaluate", str(path), "--model", str(small_model_dir)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {path} has a single class: every row is remove (1); evaluation needs both\n")
+    assert result.stdout == ""
+
+
+def test_evaluating_on_the_training_file_warns(tmp_path, small_model_dir, sample_labelled):
+    """The card lists each training file's sha256 (as ``moderation train FILE`` writes it)."""
+    import json
+    import shutil
+
+    from moderation.persist import sha256_file
+
+    model = tmp_path / "m"
+    shutil.copytree(small_model_dir, model)
+    card = json.loads((model / "card.json").read_text())
+    card["training_data"]["sources"] = [{"name": "sample_labelled.csv", "rows": 303,
+                                         "sha256": sha256_file(DATA / "sample_labelled.csv")}]
+    (model / "card.json").write_text(json.dumps(card))
+    result = runner.invoke(app, ["evaluate", str(DATA / "sample_labelled.csv"), "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"Warning: {DATA / 'sample_labelled.csv'} is a file the model m was trained on: "
+                             "its metrics here flatter the model\n")
+    other = tmp_path / "other.csv"
+    sample_labelled.iloc[:50].to_csv(other, index=False)
+    result = runner.invoke(app, ["evaluate", str(other), "--model", str(model)])
+    assert result.exit_code == 0 and result.stderr == ""

@@ -109,7 +109,7 @@ def test_threshold_override(small_model_dir, comments, tmp_path):
 def test_missing_text_column_lists_columns(small_model_dir, comments):
     result = score(comments, "--model", small_model_dir, "--text-col", "body")
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {comments}: no column body (columns: id, text)\n"
+    assert result.stderr == f"Error: {comments}: no column body (columns: id, text); did you mean --text-col text?\n"
 
 
 @pytest.mark.parametrize("name,content,message", [

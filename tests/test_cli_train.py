@@ -89,7 +89,7 @@ def test_missing_label_column(tmp_path):
     pd.DataFrame({"text": ["a"], "lbl": [1]}).to_csv(path, index=False)
     result = train(path, "--out", tmp_path / "m")
     assert result.exit_code == 2
-    assert result.stderr == f"Error: {path}: no column label (columns: text, lbl)\n"
+    assert result.stderr == f"Error: {path}: no column label (columns: text, lbl); did you mean --label-col lbl?\n"
 
 
 def test_both_targets_refused(tmp_path):
@@ -113,3 +113,53 @@ def test_python_dash_m_entry_point(tmp_path):
     assert proc.returncode == 0
     for command in ("train", "score", "evaluate"):
         assert command in proc.stdout
+
+
+def test_positive_matches_in_any_case(tmp_path, sample_labelled):
+    from moderation.labels import read_labelled_set
+
+    path = tmp_path / "export.csv"
+    pd.DataFrame({"text": sample_labelled["text"],
+                  "verdict": sample_labelled["label"].map({1: "Removed", 0: "Approved"})}).to_csv(path, index=False)
+    labelled = read_labelled_set(path, label_col="verdict", positive="removed")
+    assert labelled.labels.tolist() == sample_labelled["label"].tolist()
+
+
+def test_positive_matching_nothing_lists_the_values_seen(tmp_path, sample_labelled):
+    path = tmp_path / "export.csv"
+    pd.DataFrame({"text": sample_labelled["text"],
+                  "verdict": sample_labelled["label"].map({1: "Removed", 0: "Approved"})}).to_csv(path, index=False)
+    result = train(path, "--out", tmp_path / "m", "--label-col", "verdict", "--positive", "remvoed")
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {path}: column 'verdict' has no value 'remvoed' for --positive "
+                             "(values: 'Approved' (179), 'Removed' (124))\n")
+
+
+def test_targets_outside_0_1_are_refused(tmp_path):
+    for option, value in (("--target-precision", "1.5"), ("--target-precision", "0"), ("--target-recall", "1")):
+        result = train(DATA / "sample_labelled.csv", "--out", tmp_path / "m", option, value)
+        assert result.exit_code == 2
+        assert result.stderr == f"Error: {option} must be between 0 and 1 (exclusive), got {float(value)}\n"
+    assert not (tmp_path / "m").exists()
+
+
+def test_out_holding_a_model_is_refused_unless_force(tmp_path, small_model_dir):
+    import shutil
+
+    out = tmp_path / "m"
+    shutil.copytree(small_model_dir, out)
+    before = (out / "card.json").read_bytes()
+    result = train(DATA / "sample_labelled.csv", "--out", out, "--target-recall", "0.8")
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: --out {out} already holds a model (card.json, model.skops); give --force "
+                             "to replace it\n")
+    assert (out / "card.json").read_bytes() == before
+    result = train(DATA / "sample_labelled.csv", "--out", out, "--target-recall", "0.8", "--force")
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "card.json").read_text())["threshold_rule"]["target_recall"] == 0.8
+
+
+def test_out_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "m").write_text("not a directory")
+    result = train(DATA / "sample_labelled.csv", "--out", tmp_path / "m")
+    assert (result.exit_code, result.stderr) == (2, f"Error: --out {tmp_path / 'm'} is a file, not a model directory\n")

@@ -180,3 +180,35 @@ def test_option_errors(small_model_dir, tmp_path):
     result = CliRunner().invoke(app, ["score", str(tmp_path / "a.csv"), "--workers", "2", "--model",
                                       str(small_model_dir)])
     assert result.exit_code == 2 and "need --engine dask" in result.stderr
+
+
+def test_files_as_users_have_them_read_as_the_local_engine_reads_them(small_model, comments, cluster, tmp_path):
+    """An Excel export (byte-order mark, semicolons, CRLF, a few Windows-1252 bytes) split into blocks, and a
+    JSONL file whose later records lack the text field: the same rows, notes and ids as the local engine, with
+    only the flagged rows written."""
+    from moderation.io import ReadOptions
+
+    src = tmp_path / "in"
+    src.mkdir()
+    excel = src / "excel.csv"
+    body = "\r\n".join(f"{row.id};{row.text.replace(';', ',').replace(chr(10), ' ')}" for row in comments.itertuples())
+    excel.write_bytes(b"\xef\xbb\xbf" + ("id;text\r\n" + body + "\r\n").encode() + b"x1;caf\xe9 idiot\r\n")
+    lines = [json.dumps({"id": f"j{i}", "text": t} if i % 5 else {"id": f"j{i}"})
+             for i, t in enumerate(comments["text"])]
+    (src / "later.jsonl").write_text("\n".join(lines) + "\n")
+    read = ReadOptions(sep=";")
+    blocksize = excel.stat().st_size // 4
+    assert len(list_partitions(src, blocksize, read)) >= 5
+    out = tmp_path / "out"
+    summary = score_partitions(small_model, src, out, text_col="text", id_col=None, threshold=None, keep=None,
+                               categories=False, scheduler=cluster, blocksize=blocksize, read=read, flagged_only=True)
+    expected = pd.concat([local(small_model, excel, tmp_path, read=read, flagged_only=True),
+                          local(small_model, src / "later.jsonl", tmp_path, read=read, flagged_only=True)],
+                         ignore_index=True)
+    got = dask_out(out)
+    same(got, expected)
+    assert summary.rows == 2 * len(comments) + 1 and summary.flagged == len(got) > 0 and summary.replaced == 1
+    assert got["id"].iloc[-1].startswith("j") and "x1" in set(got["id"])
+    assert got.loc[got["id"] == "x1", "note"].tolist() == ["invalid UTF-8 replaced"]
+    all_rows = local(small_model, src / "later.jsonl", tmp_path)
+    assert (all_rows["note"] == "no text field").sum() == len(range(0, len(comments), 5))

@@ -222,7 +222,7 @@ def test_legacy_joblib_model_loads_with_a_warning(small_model, tmp_path):
     card["file"] = {"name": "model.joblib", "sha256": hashlib.sha256((path / "model.joblib").read_bytes()).hexdigest()}
     (path / "card.json").write_text(json.dumps(card))
     with pytest.warns(UserWarning, match="is a pickle .*save it again to write the safe skops format"):
-        legacy = moderation.load_model(path)
+        legacy = moderation.load_model(path, trust_pickle=True)
     # a legacy file has no calibration: its score is the Pipeline's own probability
     assert legacy.calibrator is None
     np.testing.assert_array_equal(legacy.score(["you idiot"]), small_model.pipeline.predict_proba(["you idiot"])[:, 1])
@@ -259,3 +259,102 @@ def test_canonical_skops_keeps_every_kind_of_member():
     np.testing.assert_array_equal(loaded["dense"], np.arange(5.0))
     assert loaded["dense"] is loaded["again"]  # a shared object stays shared
     assert (loaded["sparse"] != payload()["sparse"]).nnz == 0
+
+
+def _legacy_pickle(small_model, path):
+    """``path`` as moderation 0.1.0 wrote it: a joblib pickle named in the card with its sha256."""
+    import hashlib
+
+    import joblib
+
+    small_model.save(path)
+    card = _edit_card(path)
+    (path / "model.skops").unlink()
+    joblib.dump({"pipeline": small_model.pipeline, "threshold": small_model.threshold, "categories": {}},
+                path / "model.joblib")
+    card["file"] = {"name": "model.joblib", "sha256": hashlib.sha256((path / "model.joblib").read_bytes()).hexdigest()}
+    _edit_card(path, card)
+    return path
+
+
+def test_a_pickle_is_refused_unless_trusted(small_model, tmp_path, monkeypatch):
+    import joblib
+
+    path = _legacy_pickle(small_model, tmp_path / "m")
+    called = []
+    monkeypatch.setattr(joblib, "load", lambda *a, **k: called.append(a))
+    with pytest.raises(ModerationError, match=r"model\.joblib is a pickle .* refusing it\. Only if you trust where it "
+                                              r"came from, load it with trust_pickle"):
+        moderation.load_model(path)
+    assert called == []
+
+
+def test_the_cli_needs_trust_pickle_and_verify_names_a_pickle(small_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from moderation.cli import app
+
+    path = _legacy_pickle(small_model, tmp_path / "m")
+    comments = tmp_path / "c.csv"
+    comments.write_text("id,text\n1,you moron\n")
+    result = CliRunner().invoke(app, ["score", str(comments), "--model", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {path / 'model.joblib'} is a pickle (written by moderation 0.1.0), which runs "
+                             "code when loaded: refusing it. Only if you trust where it came from, load it with "
+                             "--trust-pickle, and save it again to convert it to the safe skops format\n")
+    result = CliRunner().invoke(app, ["score", str(comments), "--model", str(path), "--trust-pickle"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"Warning: {path / 'model.joblib'} is a pickle (moderation 0.1.0)")
+    result = CliRunner().invoke(app, ["model", "verify", str(path)])
+    assert result.exit_code == 0
+    assert result.stderr == ("Warning: model.joblib is a pickle (moderation 0.1.0), which runs code when loaded: it "
+                             "loads only with --trust-pickle; save it again to convert it to the safe skops format\n")
+
+
+def test_a_model_with_an_impossible_ngram_setting_is_one_line(small_model, tmp_path):
+    from typer.testing import CliRunner
+
+    from moderation.cli import app
+
+    import copy
+
+    broken = copy.deepcopy(small_model)
+    broken.pipeline.set_params(features__words__ngram_range=(3, 1))
+    path = broken.save(tmp_path / "m")
+    comments = tmp_path / "c.csv"
+    comments.write_text("id,text\n1,you moron\n")
+    result = CliRunner().invoke(app, ["score", str(comments), "--model", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {path / 'model.skops'}: the 'words' features have an impossible setting: "
+                             "ngram_range must satisfy 1 <= min_n <= max_n <= 32, not (3, 1)\n")
+
+
+def test_queue_add_and_the_server_workers_take_trust_pickle(small_model, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from conftest import skip_or_fail
+    from moderation.cli import app
+
+    try:
+        from moderation.queue.web.server import SERVE_MODEL, SERVE_TRUST_PICKLE, app_from_environment
+    except ImportError as e:
+        skip_or_fail(f"the queue extra is not installed ({e})")
+    path = _legacy_pickle(small_model, tmp_path / "m")
+    scored = tmp_path / "scored.csv"
+    scored.write_text("id,score,flag,text\nc1,0.9,True,you moron\n")
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    result = CliRunner().invoke(app, ["queue", "add", str(scored), "--db", db, "--model", str(path)])
+    assert result.exit_code == 2 and "load it with --trust-pickle" in result.stderr
+    with pytest.warns(UserWarning, match="is a pickle"):
+        result = CliRunner().invoke(app, ["queue", "add", str(scored), "--db", db, "--model", str(path),
+                                          "--trust-pickle"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("1 added")
+    monkeypatch.setenv("MODERATION_DB", db)
+    monkeypatch.setenv(SERVE_MODEL, str(path))
+    monkeypatch.setenv(SERVE_TRUST_PICKLE, "0")
+    with pytest.raises(ModerationError, match="is a pickle"):
+        app_from_environment()
+    monkeypatch.setenv(SERVE_TRUST_PICKLE, "1")
+    with pytest.warns(UserWarning, match="is a pickle"):
+        assert app_from_environment().state.model.threshold == small_model.threshold

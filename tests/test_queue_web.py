@@ -353,9 +353,16 @@ def test_api_score(app, small_model, store):
     assert body["score"] == pytest.approx(float(small_model.score(["you stupid idiot"])[0]), abs=1e-6)
     assert body["flag"] == (body["score"] >= small_model.threshold)
     assert [s["fragment"] for s in body["spans"]] == [s.fragment for s in small_model.explain("you stupid idiot")]
+    assert body["note"] == ""
     assert c.post("/api/score", headers=auth, json={"txt": "x"}).status_code == 400
     no_model = create_app(store, model=None, secret="s")
     assert client(no_model).post("/api/score", headers=auth, json={"text": "x"}).status_code == 503
+
+
+def test_api_score_says_when_a_long_text_was_cut(app, store):
+    auth = {"Authorization": f"Bearer {store.new_token('alice')}"}
+    body = client(app).post("/api/score", headers=auth, json={"text": "you moron " * 10_001}).json()
+    assert body["note"] == "scored on the first 100,000 characters"
 
 
 def test_api_with_session_needs_csrf_header_for_posts(app):

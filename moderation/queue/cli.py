@@ -14,7 +14,7 @@ from typing import Optional
 import typer
 
 from ..cliutil import (ArticleCol, ArticleTitleCol, ArticleUrlCol, AuthorCol, CreatedCol, Db, ModelDir, ParentCol,
-                       user_errors)
+                       TrustPickle, user_errors)
 from ..errors import ModerationError, ParameterError
 
 __all__ = ["queue_app", "users_app", "serve"]
@@ -137,13 +137,13 @@ def users_logout(
     typer.echo(f"Ended {ended} session{'' if ended == 1 else 's'} of {name}")
 
 
-def _load_model(model_dir: Optional[Path], required: bool):
+def _load_model(model_dir: Optional[Path], required: bool, trust_pickle: bool = False):
     from ..persist import load_model
 
     if model_dir is not None or required:
-        return load_model(model_dir)
+        return load_model(model_dir, trust_pickle=trust_pickle)
     try:
-        return load_model(None)
+        return load_model(None, trust_pickle=trust_pickle)
     except ModerationError as e:
         typer.echo(f"Warning: no model ({e}); offending spans will not be highlighted", err=True)
         return None
@@ -157,6 +157,7 @@ def queue_add(
     all_rows: bool = typer.Option(False, "--all", help="Load every row, not only the flagged ones."),
     min_score: Optional[float] = typer.Option(None, "--min-score", help="Load the rows scoring at least this."),
     model: ModelDir = None,
+    trust_pickle: TrustPickle = False,
     article_col: ArticleCol = None,
     article_title_col: ArticleTitleCol = None,
     article_url_col: ArticleUrlCol = None,
@@ -174,7 +175,7 @@ def queue_add(
                                    created_at=created_col)
     store = _store(db)
     result = store.add_scored(scored_file, all_rows=all_rows, min_score=min_score,
-                              model=_load_model(model, required=False), context=context)
+                              model=_load_model(model, required=False, trust_pickle=trust_pickle), context=context)
     typer.echo(result.line())
 
 
@@ -219,6 +220,7 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (keep loopback behind a TLS proxy)."),
     port: int = typer.Option(8000, help="Port to listen on."),
     model: ModelDir = None,
+    trust_pickle: TrustPickle = False,
     forwarded_allow_ips: Optional[str] = typer.Option(
         None, "--forwarded-allow-ips",
         help="Proxies whose X-Forwarded-*/Forwarded headers are believed, comma-separated, * for any "
@@ -241,5 +243,5 @@ def serve(
     what = "Perspective API" if api_only else "Review queue and Perspective API"
     typer.echo(f"{what} on http://{host}:{port}/ with {workers} worker{'s' if workers > 1 else ''} "
                "(Ctrl-C to stop)", err=True)
-    run(store.url, _load_model(model, required=model is not None), model, host=host, port=port, workers=workers,
-        api_only=api_only, trusted=forwarded_allow_ips)
+    run(store.url, _load_model(model, required=model is not None, trust_pickle=trust_pickle), model, host=host,
+        port=port, workers=workers, api_only=api_only, trusted=forwarded_allow_ips, trust_pickle=trust_pickle)

@@ -1,4 +1,5 @@
-"""The JSON API: the queue, claims and decisions for machine clients, and scoring one comment as it is posted.
+"""The JSON API: the queue, claims and decisions for machine clients, and scoring one comment as it is posted
+(with a ``note`` saying when only the start of a very long text was scored).
 
 Errors are JSON (``{"error": ...}``), produced by the app's exception handlers:
 401 without a valid token or session, 403 when not allowed, 400 for a bad
@@ -13,7 +14,9 @@ import re
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from ...batch import NOTE_CUT
 from ...errors import ModerationError
+from ...model import MAX_TEXT_CHARS
 from ..store import SORTS, STATUSES
 from .auth import Forbidden, Viewer, api_user, api_writer
 
@@ -147,4 +150,5 @@ def api_score(request: Request, viewer: Viewer = Depends(api_writer), body: dict
             "categories": categories,
             "spans": [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}
                       for s in m.explain(text)],
+            "note": NOTE_CUT if len(text) > MAX_TEXT_CHARS else "",
             "model_version": m.card.version_tag}

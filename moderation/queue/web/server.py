@@ -4,7 +4,8 @@ With ``workers > 1`` uvicorn starts each worker from an import string, so what a
 worker needs travels in environment variables: the database URL
 (``MODERATION_DB``), the session secret (``MODERATION_SECRET``, made up once
 here when unset, so that a session cookie is good in every worker), the model
-directory and ``api_only`` (``SERVE_MODEL``, ``SERVE_API_ONLY``).
+directory, ``api_only`` and whether a legacy pickled model is trusted (``SERVE_MODEL``,
+``SERVE_API_ONLY``, ``SERVE_TRUST_PICKLE``).
 ``app_from_environment`` is the factory each worker calls.
 """
 
@@ -18,10 +19,12 @@ import secrets
 from pathlib import Path
 from urllib.parse import unquote_plus
 
-__all__ = ["run", "app_from_environment", "log_config", "mask_query", "MaskKeys", "SERVE_MODEL", "SERVE_API_ONLY"]
+__all__ = ["run", "app_from_environment", "log_config", "mask_query", "MaskKeys", "SERVE_MODEL", "SERVE_API_ONLY",
+           "SERVE_TRUST_PICKLE"]
 
 SERVE_MODEL = "MODERATION_SERVE_MODEL"  # model directory; empty: the shipped model; "-": none
 SERVE_API_ONLY = "MODERATION_SERVE_API_ONLY"
+SERVE_TRUST_PICKLE = "MODERATION_SERVE_TRUST_PICKLE"
 SECRET_PARAMETERS = {"key", "access_token", "oauth_token"}
 
 
@@ -63,18 +66,20 @@ def app_from_environment():
     from .app import create_app
 
     model_dir = os.environ.get(SERVE_MODEL, "")
-    model = None if model_dir == "-" else load_model(model_dir or None)
+    model = None if model_dir == "-" else load_model(model_dir or None,
+                                                     trust_pickle=os.environ.get(SERVE_TRUST_PICKLE) == "1")
     return create_app(os.environ.get("MODERATION_DB"), model=model, secret=os.environ.get("MODERATION_SECRET"),
                       api_only=os.environ.get(SERVE_API_ONLY) == "1")
 
 
 def run(db_url: str, model, model_dir: Path | None, *, host: str, port: int, workers: int = 1,
-        api_only: bool = False, trusted: str | None = None) -> None:
+        api_only: bool = False, trusted: str | None = None, trust_pickle: bool = False) -> None:
     """Serve the app on ``host:port`` until interrupted.
 
     ``model`` is the loaded model (or None); with several ``workers`` (at least 1) each loads
     ``model_dir`` itself (the shipped model when None) and ``model`` is dropped here. ``trusted``:
-    the proxies whose forwarding headers count (``proxy.trusted_proxies``). The app reads those
+    the proxies whose forwarding headers count (``proxy.trusted_proxies``). ``trust_pickle``: each
+    worker may load a legacy pickled model (``load_model``). The app reads those
     headers itself (``web.proxy``), so uvicorn's own handling of them is off.
     """
     import uvicorn
@@ -91,6 +96,7 @@ def run(db_url: str, model, model_dir: Path | None, *, host: str, port: int, wor
     os.environ.setdefault("MODERATION_SECRET", secrets.token_hex(32))
     os.environ[SERVE_MODEL] = "-" if model is None else str(model_dir or "")
     os.environ[SERVE_API_ONLY] = "1" if api_only else "0"
+    os.environ[SERVE_TRUST_PICKLE] = "1" if trust_pickle else "0"
     del model  # loaded to check it before any worker starts; each worker loads its own
     gc.collect()
     uvicorn.run(f"{__name__}:app_from_environment", factory=True, host=host, port=port, workers=workers,

@@ -182,7 +182,8 @@ def _decode_word(m: re.Match) -> tuple[str, list[int]]:
     start = token.index(core)
     decoded = core.translate(_LEET)
     if any(c in _MASKS for c in decoded):
-        resolved = _resolve_masked(decoded)
+        # squeezed first, as the whole text is later, so that normalising again changes nothing ("fuuuc%")
+        resolved = _resolve_masked(_STRETCH.sub(r"\1", decoded))
         if resolved is None:
             return same
         decoded = resolved

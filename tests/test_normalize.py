@@ -97,3 +97,10 @@ def test_markers_keep_offsets_into_the_original():
 
 def test_markers_are_off_by_default():
     assert normalize("@mike see http://x.org") == "@mike see url"
+
+
+@pytest.mark.parametrize("text", ["FUUUC%", "f**kkkk", "you f**kkkking id10t"])
+def test_masks_with_stretched_letters_resolve_in_one_pass(text):
+    once = normalize(text)
+    assert once == normalize(once)
+    assert "fuck" in once

@@ -63,7 +63,7 @@ def spans(pool, recipe, seed: int = 0) -> dict:
     held = pd.Index(np.random.default_rng(seed).choice(toxic, size=len(toxic) // 5, replace=False))
     model = train_pool(pool.drop(index=held).reset_index(drop=True), recipe=recipe, refit=False)
     test = pool.loc[held]
-    f1 = [span_f1([(s.start, s.end) for s in model.explain(text)], gold)
+    f1 = [span_f1([(s.start, s.end) for s in model.explain(text, every_text=True)], gold)
           for text, gold in zip(test["text"], test["spans"])]
     with_gold = [f for f, g in zip(f1, test["spans"]) if len(g)]
     return {"texts": int(len(f1)), "span_f1": round(float(np.mean(f1)), 4),

@@ -260,12 +260,14 @@ class Model:
         return self.score(texts) >= t
 
     # -- explanation -------------------------------------------------------
-    def explain(self, text: str, min_weight: float = 0.7) -> list[Span]:
+    def explain(self, text: str, min_weight: float = 0.7, every_text: bool = False) -> list[Span]:
         """Spans of ``text`` (character offsets into the original) that pushed the score up.
 
-        Only the part of the text that decided its score is explained: the whole
-        text, or, for a model that reads sentences, the sentences that would be
-        flagged on their own (or else the strongest one). Each word and character
+        Nothing is highlighted in a text scoring below half the threshold (the same
+        rule as reasons), unless ``every_text``: for measuring highlights on texts
+        known to be abusive. Only the part of the text that decided its score is
+        explained: the whole text, or, for a model that reads sentences, the
+        sentences that would be flagged on their own (or else the strongest one). Each word and character
         n-gram's contribution (coefficient × TF-IDF value) is spread over the
         characters it covers; words of the normalised text whose summed contribution
         is at least ``min_weight`` times the strongest word's, and positive, are
@@ -275,6 +277,8 @@ class Model:
         if not isinstance(text, str) or not text.strip():
             return []
         text = text[:MAX_TEXT_CHARS]
+        if not every_text and self.score([text])[0] < self.threshold / 2:
+            return []
         spans: list[Span] = []
         for start, end in self._decisive_parts(text):
             for span in self._explain_part(text[start:end], min_weight):

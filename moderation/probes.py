@@ -122,7 +122,7 @@ def span_report(model, probes: pd.DataFrame) -> dict:
     flagged = model.flag(texts)
     complete, f1 = [], []
     for (text, gold), is_flagged in zip(rows, flagged):
-        predicted = [(s.start, s.end) for s in model.explain(text)]
+        predicted = [(s.start, s.end) for s in model.explain(text, every_text=True)]
         f1.append(span_f1(predicted, gold))
         if not is_flagged:
             continue

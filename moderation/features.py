@@ -38,7 +38,12 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["HashedTfidf", "Occurrences"]
+try:  # the compiled kernel (setup.py); without it, scoring takes the numpy path to the same values
+    from . import _kernel
+except ImportError:  # pragma: no cover - a source checkout without a build
+    _kernel = None
+
+__all__ = ["HashedTfidf", "Occurrences", "linear_scores", "parts_of"]
 
 # Texts are processed in pieces of about this many characters: each piece's keys
 # are sorted in one go, and a piece small enough for the caches is fastest.
@@ -481,6 +486,60 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
         return tags
+
+
+def linear_scores(blocks, texts: list[str], coef: np.ndarray, parts: np.ndarray | None = None
+                  ) -> np.ndarray | None:
+    """``hstack([b.transform(texts) for b in blocks]) @ coef`` from the compiled kernel, or None where it cannot.
+
+    The same values bit for bit, without building the matrices. It takes a word
+    block followed by a char block, float32 values and l2-normalised rows (the
+    model's features), and needs ``moderation._kernel`` to have been built.
+    ``parts[i] = k`` (k >= 2) tells that ``texts[i] == " ".join(texts[i + 1:i + k + 1])``
+    (a text followed by its sentences): its char n-grams are then counted from
+    theirs. The caller must make sure of it; ``parts_of`` does.
+    """
+    if _kernel is None or len(blocks) != 2 or coef.dtype != np.float64 or coef.ndim != 2:
+        return None
+    specs, offset = [], 0
+    for block, analyzer in zip(blocks, ("word", "char")):
+        if not isinstance(block, HashedTfidf) or block.norm != "l2" or np.dtype(block.dtype) != np.float32:
+            return None
+        check_is_fitted(block, "idf_")
+        kind, lo, hi, bits = block._settings()
+        if kind != analyzer or block.idf_.dtype != np.float32:
+            return None
+        specs.append(_kernel_block(block, kind, lo, hi, bits, offset, texts))
+        offset += block.n_features
+    if coef.shape[0] != offset:
+        return None
+    out = np.zeros((len(texts), coef.shape[1]), dtype=np.float64)
+    if parts is not None:
+        parts = np.ascontiguousarray(parts, dtype=np.intc)
+    _kernel.unit_logits(HashedTfidf._docs(texts), specs[0], specs[1], _char_table(), _POWER,
+                        np.ascontiguousarray(coef), out, parts)
+    return out
+
+
+def parts_of(texts: list[str], whole: np.ndarray) -> np.ndarray:
+    """``parts`` for ``linear_scores``: for each text marked ``whole`` and followed by k >= 2 texts not marked
+    (its sentences) whose joining with spaces gives it exactly, k; else 0."""
+    parts = np.zeros(len(texts), dtype=np.intc)
+    heads = np.flatnonzero(whole)
+    ends = np.append(heads[1:], len(texts))
+    for head, end in zip(heads.tolist(), ends.tolist()):
+        if end - head > 2 and texts[head] == " ".join(texts[head + 1:end]):
+            parts[head] = end - head - 1
+    return parts
+
+
+def _kernel_block(block: "HashedTfidf", kind: str, lo: int, hi: int, bits: int, offset: int, texts) -> tuple:
+    R, S = _constants(1 if kind == "char" else 2)
+    longest = max(map(len, texts), default=0)
+    # a count is at most the number of n-grams of a text: (max_n - min_n + 1) per character, with padding
+    tf = _tf_table((hi - lo + 1) * (3 * longest + 2) + 1, bool(block.sublinear_tf), "<f4")
+    return (kind == "word", lo, hi, bits, np.asarray(R, dtype=_U32), np.asarray(S, dtype=_U32),
+            np.ascontiguousarray(block.idf_), tf, offset)
 
 
 def _concat_occurrences(parts) -> Occurrences:

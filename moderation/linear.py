@@ -14,20 +14,26 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
+from .features import linear_scores, parts_of
+
 __all__ = ["LinearHead"]
 
 
 class LinearHead:
     """The main classifier (column 0) and the category classifiers (columns 1…, in order) of a model."""
 
-    def __init__(self, main, categories: dict | None = None):
+    def __init__(self, main, categories: dict | None = None, features: list | None = None):
         self.main = main
         self.categories = dict(categories or {})
+        self.features = list(features or [])  # the feature blocks, in column order (for ``text_logits``)
 
     @classmethod
     def of(cls, pipeline, categories: dict | None = None) -> "LinearHead":
-        """The head of a fitted Pipeline whose last step is named ``classifier``."""
-        return cls(pipeline.named_steps["classifier"], categories)
+        """The head of a fitted Pipeline whose last step is named ``classifier`` (and its ``features`` step's
+        blocks, when it has one)."""
+        union = pipeline.named_steps.get("features")
+        blocks = [t for _, t in union.transformer_list] if hasattr(union, "transformer_list") else []
+        return cls(pipeline.named_steps["classifier"], categories, blocks)
 
     @cached_property
     def stacked(self) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +51,20 @@ class LinearHead:
         """The log-odds per row of ``X``: the main classifier in column 0, then each category."""
         coef, intercept = self.stacked
         return np.asarray(X @ coef) + intercept
+
+    def text_logits(self, normalized: list[str], whole: np.ndarray | None = None) -> np.ndarray:
+        """``logits`` of the features of normalised texts, the same values: from the compiled kernel
+        (``features.linear_scores``), which never builds the feature matrix, else through the matrix.
+
+        ``whole`` marks the texts that are followed by their own sentences (a model's units), so the kernel
+        can count a text's n-grams from its sentences'.
+        """
+        coef, intercept = self.stacked
+        parts = parts_of(normalized, whole) if whole is not None else None
+        scores = linear_scores(self.features, normalized, coef, parts)
+        if scores is None:
+            scores = np.asarray(sp.hstack([b.transform(normalized) for b in self.features], format="csr") @ coef)
+        return scores + intercept
 
     def probabilities(self, X) -> np.ndarray:
         """P(positive) per row of ``X``: the main classifier in column 0, then each category."""

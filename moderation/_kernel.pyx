@@ -1,0 +1,498 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Compiled scoring kernel: hashed TF-IDF rows and their linear scores, one text at a time.
+
+``unit_logits`` computes, for each normalised text, exactly what
+``HashedTfidf.transform`` of both feature blocks followed by ``X @ coef`` gives,
+without building the sparse matrix: the same n-grams and hashes (``features``),
+the same float32 TF-IDF values and row norms (numpy's pairwise summation,
+reproduced), the same float64 products summed in column order (scipy's
+``csr_matvecs``). ``moderation.features`` holds the reference in numpy, and the
+tests compare the two bit for bit.
+"""
+
+from cpython.unicode cimport PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ
+from libc.stdint cimport uint32_t, int64_t
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy, memset
+from libc.math cimport sqrtf
+
+cdef extern from "Python.h":
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
+    bint Py_UNICODE_ISALNUM(Py_UCS4 ch)
+
+
+# each ASCII character as the kernel reads it: white space as 32, word characters marked
+cdef uint32_t _ASCII[128]
+for _c in range(128):
+    _ASCII[_c] = 32 if chr(_c).isspace() else (_c | 0x80000000u if (chr(_c).isalnum() or _c == 95) else _c)
+
+
+cdef struct Block:
+    int word            # 1: word n-grams, 0: char_wb n-grams
+    int lo, hi, bits
+    const uint32_t* R   # multiplier by position in the n-gram
+    const uint32_t* S   # offset by length
+    const float* idf
+    const float* tf     # tf of each count
+    Py_ssize_t tf_size
+    Py_ssize_t offset   # first column of the block in coef
+
+
+cdef struct Buffers:
+    uint32_t* keys      # n-gram columns, then the distinct ones
+    uint32_t* tmp       # for sorting
+    uint32_t* counts    # of the distinct columns
+    uint32_t* cols      # the columns kept (idf not 0)
+    float* data
+    float* sq
+    uint32_t* cp        # code points of one text (white space as 32, word characters marked)
+    uint32_t* tok       # token hashes; a padded word's character values
+    Py_ssize_t cap_keys, cap_cp
+    # the sentences' distinct char columns and counts, and two buffers to merge them in
+    uint32_t* arena_cols
+    uint32_t* arena_counts
+    uint32_t* merge_cols
+    uint32_t* merge_counts
+    Py_ssize_t cap_arena
+
+
+cdef inline float _pairwise(const float* a, Py_ssize_t n) noexcept nogil:
+    """numpy's pairwise sum of float32 (``FLOAT_pairwise_sum``), operation for operation."""
+    cdef float res, r0, r1, r2, r3, r4, r5, r6, r7
+    cdef Py_ssize_t i, n2
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res = res + a[i]
+        return res
+    elif n <= 128:
+        r0 = a[0]; r1 = a[1]; r2 = a[2]; r3 = a[3]
+        r4 = a[4]; r5 = a[5]; r6 = a[6]; r7 = a[7]
+        i = 8
+        while i < n - (n % 8):
+            r0 = r0 + a[i]; r1 = r1 + a[i + 1]; r2 = r2 + a[i + 2]; r3 = r3 + a[i + 3]
+            r4 = r4 + a[i + 4]; r5 = r5 + a[i + 5]; r6 = r6 + a[i + 6]; r7 = r7 + a[i + 7]
+            i += 8
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        while i < n:
+            res = res + a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise(a, n2) + _pairwise(a + n2, n - n2)
+
+
+cdef void _radix_sort(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noexcept nogil:
+    """LSD radix sort of ``n`` keys below ``2**bits`` (at most 24) in two passes: linear whatever the keys."""
+    cdef Py_ssize_t i, total, c
+    cdef uint32_t v, mask
+    cdef Py_ssize_t count[4096]
+    cdef int d = (bits + 1) // 2, shift
+    cdef int p
+    mask = (<uint32_t>1 << d) - 1
+    for p in range(2):
+        shift = p * d
+        memset(count, 0, (1 << d) * sizeof(Py_ssize_t))
+        for i in range(n):
+            count[(keys[i] >> shift) & mask] += 1
+        total = 0
+        for i in range(1 << d):
+            c = count[i]
+            count[i] = total
+            total += c
+        for i in range(n):
+            v = keys[i]
+            tmp[count[(v >> shift) & mask]] = v
+            count[(v >> shift) & mask] += 1
+        for i in range(n):
+            keys[i] = tmp[i]
+
+
+cdef void _sort_keys(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noexcept nogil:
+    """Sort ``n`` keys below ``2**bits`` in place. Up to 4096 keys: scattered into about ``n`` buckets by their
+    top bits, then finished by insertion sort (each key moves within its bucket only); more: radix sort."""
+    cdef Py_ssize_t i, j, total, c
+    cdef uint32_t v
+    cdef Py_ssize_t count[4096]
+    cdef int d = 1, shift
+    if n > 4096:
+        _radix_sort(keys, tmp, n, bits)
+        return
+    while d < 12 and (<Py_ssize_t>1 << d) < n:
+        d += 1
+    if d > bits:
+        d = bits
+    shift = bits - d
+    if n > 32:
+        memset(count, 0, (1 << d) * sizeof(Py_ssize_t))
+        for i in range(n):
+            count[keys[i] >> shift] += 1
+        total = 0
+        for i in range(1 << d):
+            c = count[i]
+            count[i] = total
+            total += c
+        for i in range(n):
+            v = keys[i]
+            tmp[count[v >> shift]] = v
+            count[v >> shift] += 1
+        for i in range(n):
+            keys[i] = tmp[i]
+    for i in range(1, n):
+        v = keys[i]
+        j = i - 1
+        while j >= 0 and keys[j] > v:
+            keys[j + 1] = keys[j]
+            j -= 1
+        keys[j + 1] = v
+
+
+cdef Py_ssize_t _word_keys(const Block* b, const uint32_t* T, uint32_t power, const uint32_t* cp, Py_ssize_t length,
+                           uint32_t* tok, uint32_t* keys) noexcept nogil:
+    """Columns of the word n-grams (tokens: runs of 2+ ``\\w`` characters) of one text."""
+    cdef Py_ssize_t i = 0, start, n_tok = 0, t, k, n_keys = 0
+    cdef uint32_t h, p
+    cdef int shift = 32 - b.bits, n
+    while i < length:
+        if cp[i] & 0x80000000u:  # a word character (marked by the caller)
+            start = i
+            h = 0
+            p = 1
+            while i < length and (cp[i] & 0x80000000u):
+                h += T[cp[i] & 0x7FFFFFFFu] * p
+                p *= power
+                i += 1
+            if i - start >= 2:
+                tok[n_tok] = h
+                n_tok += 1
+        else:
+            i += 1
+    for n in range(b.lo, b.hi + 1):
+        for t in range(n_tok - n + 1):
+            h = 0
+            for k in range(n):
+                h += tok[t + k] * b.R[k]
+            keys[n_keys] = (h + b.S[n]) >> shift
+            n_keys += 1
+    return n_keys
+
+
+cdef Py_ssize_t _char_keys(const Block* b, const uint32_t* T, const uint32_t* cp, Py_ssize_t length,
+                           uint32_t* padded, uint32_t* keys) noexcept nogil:
+    """Columns of the ``char_wb`` n-grams of one text: those of scikit-learn's loop over each word padded with a
+    space either side (every n-gram with min_n <= n <= max_n, or the whole padded word when it is shorter)."""
+    cdef Py_ssize_t i = 0, start, w_len, o, n_keys = 0, k, top
+    cdef int n, shift = 32 - b.bits
+    cdef uint32_t h, space = T[32]
+    while i < length:
+        if cp[i] == 32:
+            i += 1
+            continue
+        start = i
+        padded[0] = space
+        while i < length and cp[i] != 32:
+            padded[i - start + 1] = T[cp[i]]
+            i += 1
+        w_len = i - start + 2
+        padded[w_len - 1] = space
+        if w_len < b.lo:
+            h = 0
+            for k in range(w_len):
+                h += padded[k] * b.R[k]
+            keys[n_keys] = (h + b.S[w_len]) >> shift
+            n_keys += 1
+            continue
+        for o in range(w_len - b.lo + 1):
+            top = w_len - o
+            if top > b.hi:
+                top = b.hi
+            h = 0
+            for k in range(b.lo - 1):
+                h += padded[o + k] * b.R[k]
+            for n in range(b.lo, top + 1):
+                h += padded[o + n - 1] * b.R[n - 1]
+                keys[n_keys] = (h + b.S[n]) >> shift
+                n_keys += 1
+    return n_keys
+
+
+cdef Py_ssize_t _distinct(uint32_t* keys, Py_ssize_t n_keys, uint32_t* counts, uint32_t* tmp, int bits) noexcept nogil:
+    """Sort the keys and keep each once (in ``keys``), with how often it came (in ``counts``); how many."""
+    cdef Py_ssize_t i = 0, start, m = 0
+    cdef uint32_t col
+    if n_keys == 0:
+        return 0
+    _sort_keys(keys, tmp, n_keys, bits)
+    while i < n_keys:
+        col = keys[i]
+        start = i
+        i += 1
+        while i < n_keys and keys[i] == col:
+            i += 1
+        keys[m] = col
+        counts[m] = <uint32_t>(i - start)
+        m += 1
+    return m
+
+
+cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* counts, Py_ssize_t m, Buffers* buf,
+                    const double* coef, Py_ssize_t n_cols, double* acc) noexcept nogil:
+    """Add the TF-IDF row of one block's distinct columns and counts, times ``coef``, to ``acc`` (as numpy's
+    ``_rows`` and scipy's ``csr_matvecs`` compute it); -1 if a count is beyond the tf table."""
+    cdef Py_ssize_t i, j, n = 0
+    cdef uint32_t count
+    cdef float value, norm
+    cdef const double* row
+    cdef const float* idf = b.idf
+    cdef const float* tf = b.tf
+    cdef Py_ssize_t tf_size = b.tf_size
+    cdef const double* block_coef = coef + b.offset * n_cols
+    cdef uint32_t* cols = buf.cols
+    cdef float* data = buf.data
+    cdef double total
+    cdef double local[8]
+    # tf x idf, zeros dropped
+    for i in range(m):
+        count = counts[i]
+        if count >= tf_size:
+            return -1
+        value = tf[count] * idf[distinct[i]]
+        if value != 0:
+            cols[n] = distinct[i]
+            data[n] = value
+            n += 1
+    if n == 0:
+        return 0
+    for i in range(n):
+        buf.sq[i] = data[i] * data[i]
+    # np.add.reduceat: the first value plus the pairwise sum of the rest
+    norm = buf.sq[0] + _pairwise(buf.sq + 1, n - 1) if n > 1 else buf.sq[0]
+    norm = sqrtf(norm)
+    if n_cols == 1:
+        total = acc[0]
+        for i in range(n):
+            total = total + <double>(data[i] / norm) * block_coef[cols[i]]
+        acc[0] = total
+    elif n_cols <= 8:
+        for j in range(n_cols):
+            local[j] = acc[j]
+        for i in range(n):
+            value = data[i] / norm
+            row = block_coef + cols[i] * n_cols
+            for j in range(n_cols):
+                local[j] = local[j] + <double>value * row[j]
+        for j in range(n_cols):
+            acc[j] = local[j]
+    else:
+        for i in range(n):
+            value = data[i] / norm
+            row = block_coef + cols[i] * n_cols
+            for j in range(n_cols):
+                acc[j] = acc[j] + <double>value * row[j]
+    return 0
+
+
+cdef Py_ssize_t _merge(const uint32_t* a, const uint32_t* ac, Py_ssize_t na, const uint32_t* b, const uint32_t* bc,
+                       Py_ssize_t nb, uint32_t* out, uint32_t* oc) noexcept nogil:
+    """Merge two sorted lists of distinct columns with counts, adding the counts of a column in both."""
+    cdef Py_ssize_t i = 0, j = 0, n = 0
+    while i < na and j < nb:
+        if a[i] < b[j]:
+            out[n] = a[i]; oc[n] = ac[i]; i += 1
+        elif b[j] < a[i]:
+            out[n] = b[j]; oc[n] = bc[j]; j += 1
+        else:
+            out[n] = a[i]; oc[n] = ac[i] + bc[j]; i += 1; j += 1
+        n += 1
+    while i < na:
+        out[n] = a[i]; oc[n] = ac[i]; i += 1; n += 1
+    while j < nb:
+        out[n] = b[j]; oc[n] = bc[j]; j += 1; n += 1
+    return n
+
+
+cdef int _grow(Buffers* buf, Py_ssize_t keys, Py_ssize_t chars) noexcept nogil:
+    if keys > buf.cap_keys:
+        free(buf.keys); free(buf.tmp); free(buf.counts); free(buf.cols); free(buf.data); free(buf.sq)
+        buf.keys = <uint32_t*>malloc(keys * sizeof(uint32_t))
+        buf.tmp = <uint32_t*>malloc(keys * sizeof(uint32_t))
+        buf.counts = <uint32_t*>malloc(keys * sizeof(uint32_t))
+        buf.cols = <uint32_t*>malloc(keys * sizeof(uint32_t))
+        buf.data = <float*>malloc(keys * sizeof(float))
+        buf.sq = <float*>malloc(keys * sizeof(float))
+        buf.cap_keys = keys
+        if not (buf.keys and buf.tmp and buf.counts and buf.cols and buf.data and buf.sq):
+            return -1
+    if chars > buf.cap_cp:
+        free(buf.cp); free(buf.tok)
+        buf.cp = <uint32_t*>malloc(chars * sizeof(uint32_t))
+        buf.tok = <uint32_t*>malloc(chars * sizeof(uint32_t))
+        buf.cap_cp = chars
+        if not (buf.cp and buf.tok):
+            return -1
+    return 0
+
+
+cdef int _grow_arena(Buffers* buf, Py_ssize_t size) noexcept nogil:
+    if size > buf.cap_arena:
+        free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts)
+        buf.arena_cols = <uint32_t*>malloc(size * sizeof(uint32_t))
+        buf.arena_counts = <uint32_t*>malloc(size * sizeof(uint32_t))
+        buf.merge_cols = <uint32_t*>malloc(2 * size * sizeof(uint32_t))
+        buf.merge_counts = <uint32_t*>malloc(2 * size * sizeof(uint32_t))
+        buf.cap_arena = size
+        if not (buf.arena_cols and buf.arena_counts and buf.merge_cols and buf.merge_counts):
+            return -1
+    return 0
+
+
+cdef void _free(Buffers* buf) noexcept nogil:
+    free(buf.keys); free(buf.tmp); free(buf.counts); free(buf.cols); free(buf.data); free(buf.sq)
+    free(buf.cp); free(buf.tok)
+    free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts)
+
+
+cdef void _set_block(Block* b, tuple spec):
+    cdef const uint32_t[::1] R = spec[4]
+    cdef const uint32_t[::1] S = spec[5]
+    cdef const float[::1] idf = spec[6]
+    cdef const float[::1] tf = spec[7]
+    b.word = spec[0]
+    b.lo = spec[1]
+    b.hi = spec[2]
+    b.bits = spec[3]
+    b.R = &R[0]
+    b.S = &S[0]
+    b.idf = &idf[0]
+    b.tf = &tf[0]
+    b.tf_size = tf.shape[0]
+    b.offset = spec[8]
+
+
+cdef inline Py_ssize_t _bound(const Block* bw, const Block* bc, Py_ssize_t length) noexcept nogil:
+    """At most this many n-grams in a text of ``length`` characters: (max_n - min_n + 1) per character for words,
+    and as many per character of the text with each word padded with a space either side for chars."""
+    return (bc.hi - bc.lo + 1) * (3 * length + 2) + (bw.hi - bw.lo + 1) * (length + 1)
+
+
+cdef Py_ssize_t _read(object text, Buffers* buf, const Block* bw, const Block* bc) except -1:
+    """Read one text into ``buf.cp``, growing the buffers for it; its length."""
+    cdef Py_ssize_t j, length
+    cdef int kind
+    cdef void* data
+    cdef Py_UCS4 c
+    if not isinstance(text, str):
+        raise TypeError(f"texts must be str (normalised), not {type(text).__name__}")
+    length = PyUnicode_GET_LENGTH(text)
+    if _grow(buf, _bound(bw, bc, length), length + 2) != 0:
+        raise MemoryError()
+    kind = PyUnicode_KIND(text)
+    data = PyUnicode_DATA(text)
+    for j in range(length):
+        c = PyUnicode_READ(kind, data, j)
+        if <uint32_t>c < 128:
+            buf.cp[j] = _ASCII[<uint32_t>c]
+        elif Py_UNICODE_ISSPACE(c):
+            buf.cp[j] = 32
+        elif Py_UNICODE_ISALNUM(c) or <uint32_t>c == 95:
+            buf.cp[j] = (<uint32_t>c) | 0x80000000u
+        else:
+            buf.cp[j] = <uint32_t>c
+    return length
+
+
+cdef int _words(const Block* bw, const uint32_t* table, uint32_t power, Buffers* buf, Py_ssize_t length,
+                const double* coef, Py_ssize_t n_cols, double* acc) noexcept nogil:
+    """The word block of the text in ``buf.cp``, then the character values unmarked for the char block."""
+    cdef Py_ssize_t j, n_keys, m
+    n_keys = _word_keys(bw, table, power, buf.cp, length, buf.tok, buf.keys)
+    m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bw.bits)
+    for j in range(length):
+        buf.cp[j] &= 0x7FFFFFFFu
+    return _weigh_dot(bw, buf.keys, buf.counts, m, buf, coef, n_cols, acc)
+
+
+def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table, uint32_t power,
+                const double[:, ::1] coef, double[:, ::1] out, const int[::1] parts=None):
+    """Add ``transform(texts) @ coef`` to ``out`` (one row per text), for the word and char blocks.
+
+    Each block is ``(is_word, min_n, max_n, bits, R, S, idf, tf, first_column)``
+    with the hashing constants of ``features`` and ``tf[count]`` the tf of a count.
+    ``table`` is ``features._char_table()``, ``power`` the token hash's multiplier.
+    ``parts[i] = k`` (k >= 2) says that ``texts[i] == " ".join(texts[i + 1:i + k + 1])``:
+    its words are those texts' words, so its char n-grams are theirs together, and
+    they are counted by merging theirs instead of hashing and sorting them again.
+    The arrays given must outlive the call (they are read without copies).
+    """
+    cdef Block bw, bc
+    cdef Buffers buf
+    cdef Py_ssize_t i, c, k, length, n_keys, m, used, n_merged, n_next
+    cdef Py_ssize_t n_cols = coef.shape[1]
+    cdef Py_ssize_t n_texts = len(texts)
+    cdef int status = 0
+    cdef const double* w = &coef[0, 0]
+    cdef const uint32_t* T = &table[0]
+    cdef uint32_t* swap
+    if out.shape[0] != n_texts or out.shape[1] != n_cols:
+        raise ValueError("out must have one row per text and one column per coef column")
+    if parts is not None and parts.shape[0] != n_texts:
+        raise ValueError("parts must have one entry per text")
+    _set_block(&bw, words)
+    _set_block(&bc, chars)
+    if bw.word != 1 or bc.word != 0:
+        raise ValueError("the blocks must be (words, chars)")
+    memset(&buf, 0, sizeof(buf))
+    try:
+        i = 0
+        while i < n_texts:
+            k = parts[i] if parts is not None else 0
+            if k >= 2 and i + k < n_texts and isinstance(texts[i], str):
+                # the sentences first, keeping their distinct char columns and counts
+                if _grow_arena(&buf, _bound(&bw, &bc, PyUnicode_GET_LENGTH(texts[i]))) != 0:
+                    raise MemoryError()
+                used = 0
+                n_merged = 0
+                for c in range(i + 1, i + k + 1):
+                    length = _read(texts[c], &buf, &bw, &bc)
+                    status = _words(&bw, T, power, &buf, length, w, n_cols, &out[c, 0])
+                    if status != 0:
+                        break
+                    n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
+                    m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bc.bits)
+                    status = _weigh_dot(&bc, buf.keys, buf.counts, m, &buf, w, n_cols, &out[c, 0])
+                    if status != 0:
+                        break
+                    if c == i + 1:
+                        memcpy(buf.arena_cols, buf.keys, m * sizeof(uint32_t))
+                        memcpy(buf.arena_counts, buf.counts, m * sizeof(uint32_t))
+                        n_merged = m
+                    else:
+                        n_next = _merge(buf.arena_cols, buf.arena_counts, n_merged, buf.keys, buf.counts, m,
+                                        buf.merge_cols, buf.merge_counts)
+                        swap = buf.arena_cols
+                        buf.arena_cols = buf.merge_cols
+                        buf.merge_cols = swap
+                        swap = buf.arena_counts
+                        buf.arena_counts = buf.merge_counts
+                        buf.merge_counts = swap
+                        n_merged = n_next
+                if status == 0:
+                    length = _read(texts[i], &buf, &bw, &bc)
+                    status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
+                if status == 0:
+                    status = _weigh_dot(&bc, buf.arena_cols, buf.arena_counts, n_merged, &buf, w, n_cols,
+                                        &out[i, 0])
+                i += k + 1
+            else:
+                length = _read(texts[i], &buf, &bw, &bc)
+                status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
+                if status == 0:
+                    n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
+                    m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bc.bits)
+                    status = _weigh_dot(&bc, buf.keys, buf.counts, m, &buf, w, n_cols, &out[i, 0])
+                i += 1
+            if status != 0:
+                raise ValueError("a count beyond the tf table")
+    finally:
+        _free(&buf)

@@ -28,9 +28,10 @@ import unicodedata
 from functools import lru_cache
 from typing import Iterable
 
+import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["as_texts", "normalize", "normalize_with_offsets", "is_dropped", "TextNormalizer", "LEXICON"]
+__all__ = ["as_texts", "normalize", "normalize_many", "normalize_with_offsets", "is_dropped", "TextNormalizer", "LEXICON"]
 
 # Words that evasions are resolved against, most likely first (a masked
 # ``f**k`` resolves to the first word of the same shape). Only obscenities,
@@ -271,6 +272,111 @@ def _normalize(text: str, offsets: list[int] | None, markers: bool = False) -> t
     return _collapse_spaces(text, offsets)
 
 
+class _FoldTable(dict):
+    """``str.translate`` table of ``_fold``: each character's fold, computed on first use."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = _fold_char(char) if code >= 0x80 else char.lower().translate(_ASCII_CONTROLS)
+        self[code] = folded
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
+def _classes(**named: str) -> bytes:
+    """A ``bytes.translate`` table giving each byte the bits of the named character classes it is in."""
+    table = bytearray(256)
+    for bit, chars in enumerate(named.values()):
+        for c in chars:
+            table[ord(c)] |= 1 << bit
+    return bytes(table)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+# What ``normalize_many`` checks of a folded, collapsed text (as bytes; other code points read as 128).
+_CLASS = _classes(
+    letter=_LETTERS,  # 1
+    other_leet="0123456789@$*#%|+_",  # 2: what _WORD needs in a token (with "!")
+    spaced_char=_LETTERS + "0123456789@$!*",  # 4: _SPACED's characters
+    spaced_sep=" .-_",  # 8: _SPACED's separators
+    spaced_before=_LETTERS + "0123456789@$*#",  # 16: _SPACED's look-behind
+    control="".join(chr(c) for c in range(32) if not chr(c).isspace()) + "\x7f",  # 32: split words when folded
+)
+
+
+def normalize_many(texts: list[str], markers: bool = False) -> list[str]:
+    """``[normalize(t, markers) for t in texts]``, the same strings, faster for a block of texts.
+
+    Most comments are plain: nothing for steps 2-5 to undo. A plain text's
+    normalised form is its folded words joined by single spaces, and whether a
+    text is plain is decided for the whole block at once, with numpy over the
+    folded, collapsed texts joined. It is plain when it has no ``http`` or
+    ``www.``, nothing ``_SPACED`` could match (a character, a separator, a
+    character, the same separator, a character, after none of its look-behind
+    characters), no letter three times in a row, and no ``_WORD`` token that
+    decoding could change: a token with a leetspeak or mask character must have
+    no letter, or be letters followed by ``!`` (``_decode_word`` leaves both
+    alone). A text that fails only the last two goes through those steps alone,
+    and every other text through ``normalize``. ASCII texts are folded by
+    lower-casing (a control character other than white space sends the text to
+    ``normalize``), others through ``_FOLD_TABLE``.
+    """
+    if markers:
+        return [normalize(t, True) for t in texts]
+    out: list[str | None] = [None if isinstance(t, str) else "" for t in texts]
+    todo = [i for i, o in enumerate(out) if o is None]
+    collapsed = [" ".join((texts[i].lower() if texts[i].isascii() else texts[i].translate(_FOLD_TABLE)).split())
+                 for i in todo]
+    joined = "\n".join(collapsed)  # a collapsed text holds no white space but single spaces
+    if joined.isascii():
+        b = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
+    else:  # only ASCII characters are in the classes
+        b = np.minimum(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4"), 128).astype(np.uint8)
+    cls = np.frombuffer(b.tobytes().translate(_CLASS), dtype=np.uint8)
+    n = b.size
+    hard = (cls & 32).astype(bool)  # the text goes through normalize()
+    soft = np.zeros(n, dtype=bool)  # only the last steps, _WORD and _STRETCH, can change it
+    letter = (cls & 1).astype(bool)
+    if n >= 3:  # a letter three times: _STRETCH
+        soft[:-2] |= (b[:-2] == b[1:-1]) & (b[1:-1] == b[2:]) & letter[:-2]
+    if n >= 5:  # what a _SPACED match starts with
+        spaced_char = (cls & 4).astype(bool)
+        start = (spaced_char[:-4] & (cls[1:-3] & 8).astype(bool) & spaced_char[2:-2] & (b[3:-1] == b[1:-3])
+                 & spaced_char[4:])
+        start[1:] &= ~(cls[:-5] & 16).astype(bool)
+        hard[:-4] |= start
+    if n >= 4:  # http, www.
+        hard[:-3] |= (((b[:-3] == 104) & (b[1:-2] == 116) & (b[2:-1] == 116) & (b[3:] == 112))
+                      | ((b[:-3] == 119) & (b[1:-2] == 119) & (b[2:-1] == 119) & (b[3:] == 46)))
+    # A _WORD token (a run of token characters with a leetspeak or mask character) that decoding might change
+    # has a letter and a leetspeak or mask character other than "!", or a letter after a "!". Between the two,
+    # there is always one of these pairs of neighbours: a letter and such a character (either way round), or
+    # "!" followed by a letter or by such a character.
+    if n >= 2:
+        other = (cls & 2).astype(bool)
+        bang = b[:-1] == 33
+        soft[:-1] |= ((letter[:-1] & other[1:]) | (other[:-1] & letter[1:]) | (bang & letter[1:])
+                      | (bang & other[1:]))
+    starts = np.zeros(len(todo) + 1, dtype=np.int64)
+    np.cumsum([len(c) + 1 for c in collapsed], out=starts[1:])
+    kind = np.zeros(len(todo), dtype=np.int8)
+    kind[np.searchsorted(starts, np.flatnonzero(soft), side="right") - 1] = 1
+    kind[np.searchsorted(starts, np.flatnonzero(hard), side="right") - 1] = 2
+    for k, i in enumerate(todo):
+        if kind[k] == 0:
+            out[i] = collapsed[k]
+        elif kind[k] == 1:  # steps 1-3 give the collapsed text
+            text = collapsed[k]
+            if _LEET_OR_MASK_CHAR.search(text):
+                text = _WORD.sub(lambda m: _decode_word(m)[0], text)
+            out[i] = " ".join(_STRETCH.sub(r"\1", text).split())
+        else:
+            out[i] = normalize(texts[i])
+    return out
+
+
 def as_texts(texts: Iterable) -> list[str]:
     """Texts as a list of str; a single str is one text, missing values (None, NaN) are empty."""
     if isinstance(texts, str):
@@ -323,11 +429,15 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         return getattr(self, "markers", False)  # model files written before the option have no attribute
 
     def transform(self, X):
-        return [normalize(x, self._markers) for x in X]
+        return normalize_many(list(X), self._markers)
 
     def one(self, text: str) -> str:
         """One text, normalised as this step does."""
         return normalize(text, self._markers)
+
+    def many(self, texts: list[str]) -> list[str]:
+        """Texts normalised as this step does (``normalize_many``: the same as ``one`` on each, faster)."""
+        return normalize_many(texts, self._markers)
 
     def with_offsets(self, text: str) -> tuple[str, list[int]]:
         """One text, normalised as this step does, with the offsets of ``normalize_with_offsets``."""

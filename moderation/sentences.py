@@ -21,8 +21,12 @@ __all__ = ["split", "combination_features", "FEATURES", "MAX_SENTENCES"]
 # A sentence ends at ., ! or ? (repeated, and followed by closing quotes or brackets) before white space,
 # or at a line break.
 _BOUNDARY = re.compile(r"(?<=[.!?…])([\"'”’)\]]*)\s+|\s*[\r\n]+\s*")
+# Where a boundary can be: after sentence punctuation, or in white space with a line break.
+_CANDIDATE = re.compile(r"[.!?…\r\n]")
 # Pieces with fewer letters and digits than this are joined to the next sentence ("Wow. You idiot." is one).
 MIN_SENTENCE_CHARS = 5
+# As many letters and digits (str.isalnum: re's \w but "_"), anywhere in a piece.
+_ENOUGH = re.compile(r"[^\W_](?:[\W_]*[^\W_]){%d}" % (MIN_SENTENCE_CHARS - 1))
 # At most this many sentences are scored separately; the rest of a very long text counts in the whole only.
 MAX_SENTENCES = 40
 FEATURES = ("whole", "strongest", "log_sentences")
@@ -39,7 +43,7 @@ def split(text: str) -> list[tuple[int, int]]:
         return []
     spans: list[list[int]] = []
     pos = 0
-    for m in _BOUNDARY.finditer(text):
+    for m in _boundaries(text):
         end = m.start() + len(m.group(1) or "")  # closing quotes and brackets stay with their sentence
         if end > pos:
             spans.append([pos, end])
@@ -51,7 +55,7 @@ def split(text: str) -> list[tuple[int, int]]:
     for start, end in spans:
         if carry is not None:
             start = carry[0]
-        if sum(c.isalnum() for c in text[start:end]) < MIN_SENTENCE_CHARS:
+        if not _ENOUGH.search(text, start, end):
             carry = [start, end]
             continue
         carry = None
@@ -67,6 +71,35 @@ def split(text: str) -> list[tuple[int, int]]:
         if piece.strip():
             out.append((start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())))
     return out
+
+
+def _boundaries(text: str):
+    """``_BOUNDARY.finditer(text)``, the same matches, without trying the pattern at every position.
+
+    A match starts either just after sentence punctuation (the first branch) or
+    in a run of white space holding a line break (the second), and ends where
+    white space ends, so the scan jumps from one such place to the next
+    (``_CANDIDATE``) and tries the pattern only there.
+    """
+    pos = 0  # where finditer would go on from: 0, or the end of the last match (never in white space)
+    at = 0
+    while True:
+        found = _CANDIDATE.search(text, at)
+        if found is None:
+            return
+        k = found.start()
+        if text[k] in "\r\n":  # the second branch can start where this white space does
+            p = k
+            while p > pos and text[p - 1].isspace():
+                p -= 1
+        else:
+            p = k + 1
+        m = _BOUNDARY.match(text, p)
+        if m is None:
+            at = k + 1
+            continue
+        yield m
+        pos = at = m.end()
 
 
 def combination_features(whole: np.ndarray, sentence_logits: list[np.ndarray]) -> np.ndarray:

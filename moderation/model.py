@@ -153,26 +153,24 @@ class Model:
         text, and its character range in the original text.
         """
         units, owner, whole, ranges = [], [], [], []
-        for i, text in enumerate(texts):
-            normalized = self.normalizer.one(text)
-            if len(normalized) - normalized.count(" ") < MIN_TEXT_CHARS:
-                continue
-            units.append(normalized)
+        normalized = self.normalizer.many(texts)
+        present = [i for i, n in enumerate(normalized) if len(n) - n.count(" ") >= MIN_TEXT_CHARS]
+        pieces: dict[int, list] = {}
+        if self.sentences:
+            parts = [(i, p[:MAX_SENTENCES]) for i, p in ((i, split(texts[i])) for i in present) if len(p) >= 2]
+            sentences = iter(self.normalizer.many([texts[i][s:e] for i, p in parts for s, e in p]))
+            pieces = {i: [(span, next(sentences)) for span in p] for i, p in parts}
+        for i in present:
+            units.append(normalized[i])
             owner.append(i)
             whole.append(True)
-            ranges.append((0, len(text)))
-            if not self.sentences:
-                continue
-            parts = split(text)
-            if len(parts) < 2:
-                continue
-            for start, end in parts[:MAX_SENTENCES]:
-                sentence = self.normalizer.one(text[start:end])
+            ranges.append((0, len(texts[i])))
+            for span, sentence in pieces.get(i, ()):
                 if sentence:
                     units.append(sentence)
                     owner.append(i)
                     whole.append(False)
-                    ranges.append((start, end))
+                    ranges.append(span)
         return units, np.asarray(owner, dtype=np.int64), np.asarray(whole, dtype=bool), ranges
 
     @staticmethod
@@ -199,7 +197,7 @@ class Model:
         units, owner, whole, _ = self._units(texts)
         if not units:
             return np.zeros((len(texts), len(FEATURES))), np.zeros(len(texts), dtype=bool)
-        main = self.head.logits(sp.hstack([b for b, _ in self._features(units)], format="csr"))[:, 0]
+        main = self.head.text_logits(units, whole)[:, 0]
         present, whole_logit, sentence_logits, _ = self._gather(len(texts), owner, whole, main)
         return combination_features(whole_logit, [np.asarray(s) for s in sentence_logits]), present
 
@@ -222,9 +220,8 @@ class Model:
         cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self.categories}
         reason_strings = np.full(len(texts), "", dtype=object)
         if units:
-            X = sp.hstack([b for b, _ in self._features(units)], format="csr")
-            # one sparse product for the main classifier and every category
-            logits = self.head.logits(X)
+            # one product for the main classifier and every category
+            logits = self.head.text_logits(units, whole)
             score, lead, present = self._combine(len(texts), owner, whole, logits)
             table["score"] = score
             probabilities = 1.0 / (1.0 + np.exp(-logits[lead[present]]))

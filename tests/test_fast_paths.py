@@ -1,0 +1,276 @@
+"""The fast scoring paths give exactly what the reference paths give.
+
+Each optimisation keeps its reference beside it, and these tests compare the two
+on our test data and on hostile Unicode from hypothesis: ``normalize_many``
+against ``normalize`` text by text, ``sentences._boundaries`` against the
+pattern's ``finditer``, ``split`` against its reference, the compiled kernel
+(``features.linear_scores``) against the sparse matrix product bit for bit, and a
+model's units (whole texts and sentences) against the loop that normalised and
+split one text at a time.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from conftest import skip_or_fail
+from moderation import features, sentences
+from moderation.features import HashedTfidf
+from moderation.model import MAX_SENTENCES, MIN_TEXT_CHARS
+from moderation.normalize import normalize, normalize_many
+from moderation.recipe import Recipe
+from test_features import random_texts
+from test_properties import HOSTILE, LONG_RUNS, PIECES, TEXT
+
+ROOT = Path(__file__).resolve().parent.parent
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                            HealthCheck.data_too_large])
+# Characters the fast normaliser's checks look at, in runs that make them meet.
+TRICKY = st.text(alphabet=st.sampled_from(list("abcxyzIAé 1034589@$!*#%|+_.-\t\n\x00\x7fhtpw:/") + ["ß", "ｆ", "\u200b"]),
+                 max_size=40)
+# Where sentences end, and what can stand around the end.
+BOUNDARY_TEXT = st.text(alphabet=st.sampled_from(list(".!?…\r\n \t\"'”’)]ab1_") + ["\u2028", "\u00a0", "\x1c"]),
+                        max_size=40)
+
+
+def our_texts() -> list[str]:
+    """Every text of our data files: the samples, probes and test suites."""
+    texts = []
+    for path in sorted((ROOT / "data").glob("*.csv")) + sorted((ROOT / "tests" / "data").glob("*.csv")):
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for column in frame.columns:
+            if frame[column].str.len().mean() > 10:
+                texts += frame[column].tolist()
+    return texts
+
+
+OBFUSCATED = ["f u c k you", "s.h.i.t", "a m o r o n", "i d i o t", "sh1t!", "5h!t", "@ss", "f*ck", "f**king",
+              "FUUUUCK", "fuuuc%", "idiot!", "!idiot", "id!ot", "covid19 is 2nd", "10pm", "3rd", "$5 and 50%",
+              "my_name", "#tag", "a - b - c", "1 2 3 4", "u.s.a", "e.g. this", "http://x.example www.y",
+              "WWW.X.COM", "x\x00y", "tab\there", "a\x7fb", "ǅ ß ﬀ Ⅻ", "ｆｕｃｋ", "fu\u0441k", "  spaced   out  "]
+
+
+# -- normalisation ------------------------------------------------------------------------------
+
+def test_normalize_many_is_normalize_on_our_texts():
+    texts = our_texts() + OBFUSCATED + PIECES + LONG_RUNS + random_texts(2000, seed=7, max_len=120)
+    assert normalize_many(texts) == [normalize(t) for t in texts]
+
+
+def test_normalize_many_on_the_sentences_of_our_texts():
+    pieces = [t[s:e] for t in our_texts() for s, e in sentences.split(t)]
+    assert normalize_many(pieces) == [normalize(p) for p in pieces]
+
+
+def test_normalize_many_with_markers_and_missing_values():
+    texts = ["@user RT you idiot http://x", "&amp; fine", None, float("nan"), "", "ok"]
+    assert normalize_many(texts, markers=True) == [normalize(t, markers=True) for t in texts]
+    assert normalize_many([None, "", "  "]) == ["", "", ""]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, HOSTILE, TRICKY), max_size=12))
+@example(["of a few", "x a y a z", "!a", "a!1", "a1!", "ab!!", "aaa", "Aaa", "b.b.b"])
+def test_normalize_many_is_normalize_on_hostile_text(texts):
+    assert normalize_many(texts) == [normalize(t) for t in texts]
+
+
+# -- sentences ----------------------------------------------------------------------------------
+
+def reference_split(text: str) -> list[tuple[int, int]]:
+    """``sentences.split`` as it was written first: the pattern tried everywhere, letters counted one by one."""
+    spans, pos = [], 0
+    for m in sentences._BOUNDARY.finditer(text):
+        end = m.start() + len(m.group(1) or "")
+        if end > pos:
+            spans.append([pos, end])
+        pos = m.end()
+    if pos < len(text):
+        spans.append([pos, len(text)])
+    merged, carry = [], None
+    for start, end in spans:
+        if carry is not None:
+            start = carry[0]
+        if sum(c.isalnum() for c in text[start:end]) < sentences.MIN_SENTENCE_CHARS:
+            carry = [start, end]
+            continue
+        carry = None
+        merged.append([start, end])
+    if carry is not None:
+        if merged:
+            merged[-1][1] = carry[1]
+        else:
+            merged.append(carry)
+    out = []
+    for start, end in merged:
+        piece = text[start:end]
+        if piece.strip():
+            out.append((start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())))
+    return out
+
+
+def matches(found) -> list:
+    return [(m.span(), m.groups()) for m in found]
+
+
+def test_boundaries_and_split_on_our_texts():
+    rng = random.Random(3)
+    alphabet = list(".!?…\r\n \t\"'”’)]ab1") + ["\u2028", "\u00a0"]
+    texts = our_texts() + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(20000)]
+    for text in texts:
+        assert matches(sentences._boundaries(text)) == matches(sentences._BOUNDARY.finditer(text)), repr(text)
+        assert sentences.split(text) == reference_split(text), repr(text)
+
+
+@SETTINGS
+@given(st.one_of(TEXT, HOSTILE, BOUNDARY_TEXT))
+@example("a_b_c_d_e. x")
+@example("١٢٣٤٥. Ⅻ½²³. x")
+def test_boundaries_and_split_on_hostile_text(text):
+    assert matches(sentences._boundaries(text)) == matches(sentences._BOUNDARY.finditer(text))
+    assert sentences.split(text) == reference_split(text)
+
+
+# -- the compiled kernel ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def blocks():
+    """A word and a char block fitted on our texts (small column counts, so columns collide too)."""
+    if features._kernel is None:
+        skip_or_fail("the compiled kernel is not built (pip install .)")
+    texts = normalize_many(our_texts())
+    words = HashedTfidf(analyzer="word", ngram_range=(1, 2), n_features=2 ** 14, min_df=2).fit(texts)
+    chars = HashedTfidf(analyzer="char_wb", ngram_range=(2, 5), n_features=2 ** 16, min_df=2).fit(texts)
+    rng = np.random.default_rng(0)
+    coef = rng.normal(size=(2 ** 14 + 2 ** 16, 5))
+    return [words, chars], coef
+
+
+def product(blocks, texts, coef) -> np.ndarray:
+    return np.asarray(sp.hstack([b.transform(texts) for b in blocks], format="csr") @ coef)
+
+
+def test_kernel_is_the_sparse_product_bit_for_bit(blocks):
+    fitted, coef = blocks
+    texts = normalize_many(our_texts()) + random_texts(3000, seed=9, max_len=200) + [
+        "", " ", "a", "ab " * 3000, "x" * 20000, "fuck " * 2000]
+    expected = product(fitted, texts, coef)
+    assert np.array_equal(features.linear_scores(fitted, texts, coef), expected)
+    main = np.ascontiguousarray(coef[:, :1])
+    assert np.array_equal(features.linear_scores(fitted, texts, main), expected[:, :1])
+
+
+def test_kernel_counts_a_text_from_its_sentences(blocks):
+    fitted, coef = blocks
+    units, whole = [], []
+    ours = our_texts()[:3000]
+    comments = [". ".join(ours[i:i + 3]) for i in range(0, len(ours), 3)]  # several sentences each
+    for text in comments + ["Stupid. Idiot!\nKill yourself", "You. Are. An. Idiot. Today."]:
+        pieces = normalize_many([text[s:e] for s, e in sentences.split(text)])
+        units.append(normalize(text))
+        whole.append(True)
+        units += [p for p in pieces if p]
+        whole += [False] * sum(1 for p in pieces if p)
+    whole = np.asarray(whole)
+    parts = features.parts_of(units, whole)
+    assert (parts > 0).sum() > 500  # most are
+    assert np.array_equal(features.linear_scores(fitted, units, coef, parts), product(fitted, units, coef))
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, HOSTILE), min_size=1, max_size=8))
+def test_kernel_on_hostile_text(blocks, texts):
+    fitted, coef = blocks
+    assert np.array_equal(features.linear_scores(fitted, texts, coef), product(fitted, texts, coef))
+    # as a text followed by its pieces, whatever they are
+    joined = [" ".join(texts)] + texts
+    whole = np.array([True] + [False] * len(texts))
+    parts = features.parts_of(joined, whole)
+    assert np.array_equal(features.linear_scores(fitted, joined, coef, parts), product(fitted, joined, coef))
+
+
+def test_kernel_declines_what_it_does_not_compute(blocks):
+    fitted, coef = blocks
+    words, chars = fitted
+    assert features.linear_scores([chars, words], ["x"], coef) is None
+    assert features.linear_scores(fitted, ["x"], coef[:-1]) is None
+    assert features.linear_scores(fitted, ["x"], coef.astype(np.float32)) is None
+
+
+# -- a model's units ----------------------------------------------------------------------------
+
+def reference_units(model, texts):
+    """``Model._units`` as it was written first: one text at a time."""
+    units, owner, whole, ranges = [], [], [], []
+    for i, text in enumerate(texts):
+        normalized = normalize(text)
+        if len(normalized) - normalized.count(" ") < MIN_TEXT_CHARS:
+            continue
+        units.append(normalized)
+        owner.append(i)
+        whole.append(True)
+        ranges.append((0, len(text)))
+        if not model.sentences:
+            continue
+        parts = split(text)
+        if len(parts) < 2:
+            continue
+        for start, end in parts[:MAX_SENTENCES]:
+            sentence = normalize(text[start:end])
+            if sentence:
+                units.append(sentence)
+                owner.append(i)
+                whole.append(False)
+                ranges.append((start, end))
+    return units, owner, whole, ranges
+
+
+split = sentences.split
+
+
+@pytest.fixture(scope="module")
+def reading_model(sample_labelled):
+    import moderation
+
+    return moderation.train(sample_labelled["text"], sample_labelled["label"], recipe=Recipe(sentences=True))
+
+
+def test_units_and_logits_are_the_reference_ones(reading_model):
+    texts = our_texts() + OBFUSCATED + [". ".join(["You idiot"] * 50), "Wow. Ok.", "a.\n\nb"]
+    units, owner, whole, ranges = reading_model._units(texts)
+    ref = reference_units(reading_model, texts)
+    assert (units, owner.tolist(), whole.tolist(), ranges) == ref
+    head = reading_model.head
+    expected = head.logits(sp.hstack([b.transform(units) for b in head.features], format="csr"))
+    assert np.array_equal(head.text_logits(units, whole), expected)
+    assert np.array_equal(head.text_logits(units), expected)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.data_too_large])
+@given(st.lists(st.one_of(TEXT, HOSTILE, BOUNDARY_TEXT,
+                          st.lists(st.sampled_from(OBFUSCATED + [". ", "! ", "\n"]), max_size=8).map("".join)),
+                max_size=10))
+def test_units_on_hostile_text(reading_model, texts):
+    units, owner, whole, ranges = reading_model._units(texts)
+    assert (units, owner.tolist(), whole.tolist(), ranges) == reference_units(reading_model, texts)
+    if units:
+        head = reading_model.head
+        expected = head.logits(sp.hstack([b.transform(units) for b in head.features], format="csr"))
+        assert np.array_equal(head.text_logits(units, whole), expected)
+
+
+def test_a_patterns_search_with_bounds_sees_only_the_piece():
+    # split's letter count relies on search(text, start, end) reading text[start:end] alone
+    assert sentences._ENOUGH.search("abcd|efgh", 0, 4) is None
+    assert sentences._ENOUGH.search("xabcde", 1, 6) is not None
+    assert re.fullmatch(r"[^\W_]", "_") is None and all(re.fullmatch(r"[^\W_]", c) for c in "aé1١Ⅻ")

@@ -17,8 +17,8 @@ from libc.string cimport memcpy, memset
 from libc.math cimport sqrtf
 
 cdef extern from "Python.h":
-    bint Py_UNICODE_ISSPACE(Py_UCS4 ch)
-    bint Py_UNICODE_ISALNUM(Py_UCS4 ch)
+    bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
+    bint Py_UNICODE_ISALNUM(Py_UCS4 ch) nogil
 
 
 # each ASCII character as the kernel reads it: white space as 32, word characters marked
@@ -32,10 +32,9 @@ cdef struct Block:
     int lo, hi, bits
     const uint32_t* R   # multiplier by position in the n-gram
     const uint32_t* S   # offset by length
-    const float* idf
     const float* tf     # tf of each count
     Py_ssize_t tf_size
-    Py_ssize_t offset   # first column of the block in coef
+    Py_ssize_t offset   # first column of the block in the table
 
 
 cdef struct Buffers:
@@ -237,17 +236,20 @@ cdef Py_ssize_t _distinct(uint32_t* keys, Py_ssize_t n_keys, uint32_t* counts, u
 
 
 cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* counts, Py_ssize_t m, Buffers* buf,
-                    const double* coef, Py_ssize_t n_cols, double* acc) noexcept nogil:
-    """Add the TF-IDF row of one block's distinct columns and counts, times ``coef``, to ``acc`` (as numpy's
-    ``_rows`` and scipy's ``csr_matvecs`` compute it); -1 if a count is beyond the tf table."""
-    cdef Py_ssize_t i, j, n = 0
+                    const double* table, Py_ssize_t n_cols, double* acc) noexcept nogil:
+    """Add the TF-IDF row of one block's distinct columns and counts, times the coefficients, to ``acc`` (as
+    numpy's ``_rows`` and scipy's ``csr_matvecs`` compute it); -1 if a count is beyond the tf table.
+
+    ``table`` has a row of ``1 + n_cols`` values per column: its idf, then its coefficients, so that the
+    column's one cache miss (the columns are spread over tens of megabytes) brings both.
+    """
+    cdef Py_ssize_t i, j, n = 0, stride = n_cols + 1
     cdef uint32_t count
     cdef float value, norm
     cdef const double* row
-    cdef const float* idf = b.idf
     cdef const float* tf = b.tf
     cdef Py_ssize_t tf_size = b.tf_size
-    cdef const double* block_coef = coef + b.offset * n_cols
+    cdef const double* block = table + b.offset * stride
     cdef uint32_t* cols = buf.cols
     cdef float* data = buf.data
     cdef double total
@@ -257,7 +259,7 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
         count = counts[i]
         if count >= tf_size:
             return -1
-        value = tf[count] * idf[distinct[i]]
+        value = tf[count] * <float>block[distinct[i] * stride]
         if value != 0:
             cols[n] = distinct[i]
             data[n] = value
@@ -272,14 +274,14 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
     if n_cols == 1:
         total = acc[0]
         for i in range(n):
-            total = total + <double>(data[i] / norm) * block_coef[cols[i]]
+            total = total + <double>(data[i] / norm) * block[cols[i] * 2 + 1]
         acc[0] = total
     elif n_cols <= 8:
         for j in range(n_cols):
             local[j] = acc[j]
         for i in range(n):
             value = data[i] / norm
-            row = block_coef + cols[i] * n_cols
+            row = block + cols[i] * stride + 1
             for j in range(n_cols):
                 local[j] = local[j] + <double>value * row[j]
         for j in range(n_cols):
@@ -287,7 +289,7 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
     else:
         for i in range(n):
             value = data[i] / norm
-            row = block_coef + cols[i] * n_cols
+            row = block + cols[i] * stride + 1
             for j in range(n_cols):
                 acc[j] = acc[j] + <double>value * row[j]
     return 0
@@ -356,18 +358,16 @@ cdef void _free(Buffers* buf) noexcept nogil:
 cdef void _set_block(Block* b, tuple spec):
     cdef const uint32_t[::1] R = spec[4]
     cdef const uint32_t[::1] S = spec[5]
-    cdef const float[::1] idf = spec[6]
-    cdef const float[::1] tf = spec[7]
+    cdef const float[::1] tf = spec[6]
     b.word = spec[0]
     b.lo = spec[1]
     b.hi = spec[2]
     b.bits = spec[3]
     b.R = &R[0]
     b.S = &S[0]
-    b.idf = &idf[0]
     b.tf = &tf[0]
     b.tf_size = tf.shape[0]
-    b.offset = spec[8]
+    b.offset = spec[7]
 
 
 cdef inline Py_ssize_t _bound(const Block* bw, const Block* bc, Py_ssize_t length) noexcept nogil:
@@ -414,12 +414,14 @@ cdef int _words(const Block* bw, const uint32_t* table, uint32_t power, Buffers*
 
 
 def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table, uint32_t power,
-                const double[:, ::1] coef, double[:, ::1] out, const int[::1] parts=None):
+                const double[:, ::1] weights, double[:, ::1] out, const int[::1] parts=None):
     """Add ``transform(texts) @ coef`` to ``out`` (one row per text), for the word and char blocks.
 
-    Each block is ``(is_word, min_n, max_n, bits, R, S, idf, tf, first_column)``
-    with the hashing constants of ``features`` and ``tf[count]`` the tf of a count.
-    ``table`` is ``features._char_table()``, ``power`` the token hash's multiplier.
+    Each block is ``(is_word, min_n, max_n, bits, R, S, tf, first_column)`` with
+    the hashing constants of ``features`` and ``tf[count]`` the tf of a count.
+    ``weights`` has a row per column of both blocks: the column's idf, then its
+    row of ``coef``. ``table`` is ``features._char_table()``, ``power`` the token
+    hash's multiplier.
     ``parts[i] = k`` (k >= 2) says that ``texts[i] == " ".join(texts[i + 1:i + k + 1])``:
     its words are those texts' words, so its char n-grams are theirs together, and
     they are counted by merging theirs instead of hashing and sorting them again.
@@ -428,14 +430,14 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     cdef Block bw, bc
     cdef Buffers buf
     cdef Py_ssize_t i, c, k, length, n_keys, m, used, n_merged, n_next
-    cdef Py_ssize_t n_cols = coef.shape[1]
+    cdef Py_ssize_t n_cols = weights.shape[1] - 1
     cdef Py_ssize_t n_texts = len(texts)
     cdef int status = 0
-    cdef const double* w = &coef[0, 0]
+    cdef const double* w = &weights[0, 0]
     cdef const uint32_t* T = &table[0]
     cdef uint32_t* swap
     if out.shape[0] != n_texts or out.shape[1] != n_cols:
-        raise ValueError("out must have one row per text and one column per coef column")
+        raise ValueError("out must have one row per text and one column per coefficient column")
     if parts is not None and parts.shape[0] != n_texts:
         raise ValueError("parts must have one entry per text")
     _set_block(&bw, words)
@@ -496,3 +498,153 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
                 raise ValueError("a count beyond the tf table")
     finally:
         _free(&buf)
+
+
+# -- sentences -----------------------------------------------------------------------------------
+
+cdef bint _ALNUM128[128]
+cdef bint _SPACE128[128]
+for _c in range(128):
+    _ALNUM128[_c] = chr(_c).isalnum()
+    _SPACE128[_c] = chr(_c).isspace()
+
+
+cdef inline bint _isalnum(Py_UCS4 c) noexcept nogil:
+    return _ALNUM128[c] if c < 128 else Py_UNICODE_ISALNUM(c)
+
+
+cdef inline bint _isspace(Py_UCS4 c) noexcept nogil:
+    return _SPACE128[c] if c < 128 else Py_UNICODE_ISSPACE(c)
+
+
+cdef inline bint _is_end(Py_UCS4 c) noexcept nogil:  # sentence punctuation: [.!?…]
+    return c == 46 or c == 33 or c == 63 or c == 0x2026
+
+
+cdef inline bint _is_closer(Py_UCS4 c) noexcept nogil:  # closing quotes and brackets: ["'”’)\]]
+    return c == 34 or c == 39 or c == 0x201D or c == 0x2019 or c == 41 or c == 93
+
+
+cdef inline bint _is_break(Py_UCS4 c) noexcept nogil:  # [\r\n]
+    return c == 13 or c == 10
+
+
+cdef list _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* alnum):
+    """``sentences.split`` of one text (see ``split_many``); ``spans`` and ``alnum`` hold len(text) + 1 each."""
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef Py_ssize_t p, q, r, j, pos = 0, n_spans = 0, k, start, end, carry_start = -1, carry_end = 0
+    cdef Py_ssize_t n_merged = 0
+    cdef bint newline, matched
+    cdef Py_UCS4 c
+    cdef list out = []
+    # alnum[i]: letters and digits before position i
+    alnum[0] = 0
+    for j in range(n):
+        alnum[j + 1] = alnum[j] + (1 if _isalnum(PyUnicode_READ(kind, data, j)) else 0)
+    # the matches of _BOUNDARY, as finditer finds them: at each position from the last match's end, the first
+    # branch (after [.!?…]: closers, then white space) and then the second (white space holding a line break)
+    p = 0
+    while p < n:
+        matched = False
+        if p >= 1 and _is_end(PyUnicode_READ(kind, data, p - 1)):
+            q = p
+            while q < n and _is_closer(PyUnicode_READ(kind, data, q)):
+                q += 1
+            r = q
+            while r < n and _isspace(PyUnicode_READ(kind, data, r)):
+                r += 1
+            if r > q:
+                matched = True
+                end = q  # closing quotes and brackets stay with their sentence
+        if not matched and _isspace(PyUnicode_READ(kind, data, p)):
+            r = p
+            newline = False
+            while r < n:
+                c = PyUnicode_READ(kind, data, r)
+                if not _isspace(c):
+                    break
+                if _is_break(c):
+                    newline = True
+                r += 1
+            if newline:
+                matched = True
+                end = p
+            else:  # no match starts in this run of white space, nor at its end (after white space, not [.!?…])
+                p = r
+                continue
+        if matched:
+            if end > pos:
+                spans[2 * n_spans] = pos
+                spans[2 * n_spans + 1] = end
+                n_spans += 1
+            pos = p = r
+        else:
+            p += 1
+    if pos < n:
+        spans[2 * n_spans] = pos
+        spans[2 * n_spans + 1] = n
+        n_spans += 1
+    # short pieces join the next sentence (or the last one), then white space is trimmed
+    for k in range(n_spans):
+        start = spans[2 * k]
+        end = spans[2 * k + 1]
+        if carry_start >= 0:
+            start = carry_start
+        if alnum[end] - alnum[start] < min_chars:
+            carry_start = start
+            carry_end = end
+            continue
+        carry_start = -1
+        spans[2 * n_merged] = start
+        spans[2 * n_merged + 1] = end
+        n_merged += 1
+    if carry_start >= 0:
+        if n_merged:
+            spans[2 * n_merged - 1] = carry_end
+        else:
+            spans[0] = carry_start
+            spans[1] = carry_end
+            n_merged = 1
+    for k in range(n_merged):
+        start = spans[2 * k]
+        end = spans[2 * k + 1]
+        while start < end and _isspace(PyUnicode_READ(kind, data, start)):
+            start += 1
+        while end > start and _isspace(PyUnicode_READ(kind, data, end - 1)):
+            end -= 1
+        if end > start:
+            out.append((start, end))
+    return out
+
+
+def split_many(list texts, int min_chars):
+    """``[sentences.split(t) for t in texts]``: the same character ranges, in one pass over each text.
+
+    ``_BOUNDARY`` is matched as finditer does: from the end of the last match,
+    the first position where the first branch (just after ``.!?…``: closing quotes
+    and brackets, then white space) or else the second (white space holding a
+    line break) matches; both end where the white space ends. ``\\s`` is
+    ``str.isspace`` and a letter or digit ``str.isalnum``, as in ``re``.
+    """
+    cdef Py_ssize_t longest = 0, n
+    cdef Py_ssize_t* spans
+    cdef Py_ssize_t* alnum
+    cdef list out = []
+    for text in texts:
+        if isinstance(text, str):
+            n = PyUnicode_GET_LENGTH(text)
+            if n > longest:
+                longest = n
+    spans = <Py_ssize_t*>malloc((2 * longest + 4) * sizeof(Py_ssize_t))
+    alnum = <Py_ssize_t*>malloc((longest + 2) * sizeof(Py_ssize_t))
+    if not spans or not alnum:
+        free(spans); free(alnum)
+        raise MemoryError()
+    try:
+        for text in texts:
+            out.append(_split_one(text, min_chars, spans, alnum) if isinstance(text, str) else [])
+    finally:
+        free(spans); free(alnum)
+    return out

@@ -43,7 +43,7 @@ try:  # the compiled kernel (setup.py); without it, scoring takes the numpy path
 except ImportError:  # pragma: no cover - a source checkout without a build
     _kernel = None
 
-__all__ = ["HashedTfidf", "Occurrences", "linear_scores", "parts_of"]
+__all__ = ["HashedTfidf", "Occurrences", "linear_scores", "kernel_weights", "parts_of"]
 
 # Texts are processed in pieces of about this many characters: each piece's keys
 # are sorted in one go, and a piece small enough for the caches is fastest.
@@ -488,37 +488,59 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         return tags
 
 
-def linear_scores(blocks, texts: list[str], coef: np.ndarray, parts: np.ndarray | None = None
-                  ) -> np.ndarray | None:
+def linear_scores(blocks, texts: list[str], coef: np.ndarray | None = None, parts: np.ndarray | None = None,
+                  weights: np.ndarray | None = None) -> np.ndarray | None:
     """``hstack([b.transform(texts) for b in blocks]) @ coef`` from the compiled kernel, or None where it cannot.
 
     The same values bit for bit, without building the matrices. It takes a word
     block followed by a char block, float32 values and l2-normalised rows (the
     model's features), and needs ``moderation._kernel`` to have been built.
-    ``parts[i] = k`` (k >= 2) tells that ``texts[i] == " ".join(texts[i + 1:i + k + 1])``
-    (a text followed by its sentences): its char n-grams are then counted from
-    theirs. The caller must make sure of it; ``parts_of`` does.
+    ``weights`` is ``kernel_weights(blocks, coef)``, given instead of ``coef`` by a
+    caller that keeps it. ``parts[i] = k`` (k >= 2) tells that
+    ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (a text followed by its
+    sentences): its char n-grams are then counted from theirs. The caller must
+    make sure of it; ``parts_of`` does.
     """
+    if weights is None:
+        weights = kernel_weights(blocks, coef)
+    if weights is None or _kernel is None:
+        return None
+    texts = HashedTfidf._docs(texts)
+    specs = [_kernel_block(block, *block._settings(), offset, texts)
+             for block, offset in zip(blocks, (0, blocks[0].n_features))]
+    out = np.zeros((len(texts), weights.shape[1] - 1), dtype=np.float64)
+    if parts is not None:
+        parts = np.ascontiguousarray(parts, dtype=np.intc)
+    _kernel.unit_logits(texts, specs[0], specs[1], _char_table(), _POWER, weights, out, parts)
+    return out
+
+
+def kernel_weights(blocks, coef: np.ndarray) -> np.ndarray | None:
+    """What the kernel reads per column: its idf (float32, exactly), then its row of ``coef``; None where the
+    kernel does not apply (it takes a word block then a char block, float32 and l2-normalised, as the model's)."""
     if _kernel is None or len(blocks) != 2 or coef.dtype != np.float64 or coef.ndim != 2:
         return None
-    specs, offset = [], 0
     for block, analyzer in zip(blocks, ("word", "char")):
         if not isinstance(block, HashedTfidf) or block.norm != "l2" or np.dtype(block.dtype) != np.float32:
             return None
         check_is_fitted(block, "idf_")
-        kind, lo, hi, bits = block._settings()
-        if kind != analyzer or block.idf_.dtype != np.float32:
+        if block._settings()[0] != analyzer or block.idf_.dtype != np.float32:
             return None
-        specs.append(_kernel_block(block, kind, lo, hi, bits, offset, texts))
-        offset += block.n_features
-    if coef.shape[0] != offset:
+    if coef.shape[0] != blocks[0].n_features + blocks[1].n_features:
         return None
-    out = np.zeros((len(texts), coef.shape[1]), dtype=np.float64)
-    if parts is not None:
-        parts = np.ascontiguousarray(parts, dtype=np.intc)
-    _kernel.unit_logits(HashedTfidf._docs(texts), specs[0], specs[1], _char_table(), _POWER,
-                        np.ascontiguousarray(coef), out, parts)
-    return out
+    weights = np.empty((coef.shape[0], coef.shape[1] + 1), dtype=np.float64)
+    weights[:blocks[0].n_features, 0] = blocks[0].idf_
+    weights[blocks[0].n_features:, 0] = blocks[1].idf_
+    weights[:, 1:] = coef
+    return weights
+
+
+def _kernel_block(block: "HashedTfidf", kind: str, lo: int, hi: int, bits: int, offset: int, texts) -> tuple:
+    R, S = _constants(1 if kind == "char" else 2)
+    longest = max(map(len, texts), default=0)
+    # a count is at most the number of n-grams of a text: (max_n - min_n + 1) per character, with padding
+    tf = _tf_table((hi - lo + 1) * (3 * longest + 2) + 1, bool(block.sublinear_tf), "<f4")
+    return (kind == "word", lo, hi, bits, np.asarray(R, dtype=_U32), np.asarray(S, dtype=_U32), tf, offset)
 
 
 def parts_of(texts: list[str], whole: np.ndarray) -> np.ndarray:
@@ -531,15 +553,6 @@ def parts_of(texts: list[str], whole: np.ndarray) -> np.ndarray:
         if end - head > 2 and texts[head] == " ".join(texts[head + 1:end]):
             parts[head] = end - head - 1
     return parts
-
-
-def _kernel_block(block: "HashedTfidf", kind: str, lo: int, hi: int, bits: int, offset: int, texts) -> tuple:
-    R, S = _constants(1 if kind == "char" else 2)
-    longest = max(map(len, texts), default=0)
-    # a count is at most the number of n-grams of a text: (max_n - min_n + 1) per character, with padding
-    tf = _tf_table((hi - lo + 1) * (3 * longest + 2) + 1, bool(block.sublinear_tf), "<f4")
-    return (kind == "word", lo, hi, bits, np.asarray(R, dtype=_U32), np.asarray(S, dtype=_U32),
-            np.ascontiguousarray(block.idf_), tf, offset)
 
 
 def _concat_occurrences(parts) -> Occurrences:

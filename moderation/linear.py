@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from .features import linear_scores, parts_of
+from .features import kernel_weights, linear_scores, parts_of
 
 __all__ = ["LinearHead"]
 
@@ -59,12 +59,27 @@ class LinearHead:
         ``whole`` marks the texts that are followed by their own sentences (a model's units), so the kernel
         can count a text's n-grams from its sentences'.
         """
+        weights = self.kernel_weights
+        if weights is not None:
+            parts = parts_of(normalized, whole) if whole is not None else None
+            return linear_scores(self.features, normalized, parts=parts, weights=weights) + self.intercepts
         coef, intercept = self.stacked
-        parts = parts_of(normalized, whole) if whole is not None else None
-        scores = linear_scores(self.features, normalized, coef, parts)
-        if scores is None:
-            scores = np.asarray(sp.hstack([b.transform(normalized) for b in self.features], format="csr") @ coef)
-        return scores + intercept
+        return np.asarray(sp.hstack([b.transform(normalized) for b in self.features], format="csr") @ coef) + intercept
+
+    @cached_property
+    def kernel_weights(self) -> np.ndarray | None:
+        """The compiled kernel's table (``features.kernel_weights``) of the feature blocks and every classifier,
+        computed on first use; None where the kernel does not apply."""
+        if not self.features:
+            return None
+        classifiers = [self.main, *self.categories.values()]
+        if sum(np.size(c.coef_) for c in classifiers) != len(classifiers) * sum(b.n_features for b in self.features):
+            return None
+        return kernel_weights(self.features, np.column_stack([np.ravel(c.coef_) for c in classifiers]))
+
+    @property
+    def intercepts(self) -> np.ndarray:
+        return np.array([float(np.ravel(c.intercept_)[0]) for c in [self.main, *self.categories.values()]])
 
     def probabilities(self, X) -> np.ndarray:
         """P(positive) per row of ``X``: the main classifier in column 0, then each category."""
@@ -130,6 +145,7 @@ class LinearHead:
         changed = int((coef[0, columns] > 0).sum())
         coef[0, columns] = np.minimum(coef[0, columns], 0.0)
         self.__dict__.pop("stacked", None)
+        self.__dict__.pop("kernel_weights", None)
         return changed
 
     def describe(self) -> dict:

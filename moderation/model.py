@@ -25,7 +25,7 @@ from .errors import ModerationError
 from .features import HashedTfidf
 from .linear import LinearHead
 from .normalize import TextNormalizer, as_texts, is_dropped
-from .sentences import FEATURES, MAX_SENTENCES, combination_features, split
+from .sentences import FEATURES, MAX_SENTENCES, combination_features, split_many
 
 __all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
 
@@ -157,7 +157,8 @@ class Model:
         present = [i for i, n in enumerate(normalized) if len(n) - n.count(" ") >= MIN_TEXT_CHARS]
         pieces: dict[int, list] = {}
         if self.sentences:
-            parts = [(i, p[:MAX_SENTENCES]) for i, p in ((i, split(texts[i])) for i in present) if len(p) >= 2]
+            parts = [(i, p[:MAX_SENTENCES]) for i, p in zip(present, split_many([texts[i] for i in present]))
+                     if len(p) >= 2]
             sentences = iter(self.normalizer.many([texts[i][s:e] for i, p in parts for s, e in p]))
             pieces = {i: [(span, next(sentences)) for span in p] for i, p in parts}
         for i in present:

@@ -16,7 +16,12 @@ import re
 
 import numpy as np
 
-__all__ = ["split", "combination_features", "FEATURES", "MAX_SENTENCES"]
+try:  # the compiled kernel (setup.py) splits a block of texts in one call, to the same ranges
+    from ._kernel import split_many as _split_many
+except ImportError:  # pragma: no cover - a source checkout without a build
+    _split_many = None
+
+__all__ = ["split", "split_many", "combination_features", "FEATURES", "MAX_SENTENCES"]
 
 # A sentence ends at ., ! or ? (repeated, and followed by closing quotes or brackets) before white space,
 # or at a line break.
@@ -71,6 +76,13 @@ def split(text: str) -> list[tuple[int, int]]:
         if piece.strip():
             out.append((start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())))
     return out
+
+
+def split_many(texts: list[str]) -> list[list[tuple[int, int]]]:
+    """``[split(t) for t in texts]``, from the compiled kernel when it is built."""
+    if _split_many is None:
+        return [split(t) for t in texts]
+    return _split_many(texts, MIN_SENTENCE_CHARS)
 
 
 def _boundaries(text: str):

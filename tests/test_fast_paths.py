@@ -274,3 +274,19 @@ def test_a_patterns_search_with_bounds_sees_only_the_piece():
     assert sentences._ENOUGH.search("abcd|efgh", 0, 4) is None
     assert sentences._ENOUGH.search("xabcde", 1, 6) is not None
     assert re.fullmatch(r"[^\W_]", "_") is None and all(re.fullmatch(r"[^\W_]", c) for c in "aé1١Ⅻ")
+
+
+def test_split_many_is_split():
+    if sentences._split_many is None:
+        skip_or_fail("the compiled kernel is not built (pip install .)")
+    rng = random.Random(5)
+    alphabet = list(".!?…\r\n \t\"'”’)]ab1_") + ["\u2028", "\u00a0", "\x1c", "é", "١"]
+    texts = our_texts() + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(30000)]
+    assert sentences.split_many(texts + [None]) == [sentences.split(t) for t in texts] + [[]]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, HOSTILE, BOUNDARY_TEXT), max_size=8))
+@example(["a_b_c_d_e. x", "١٢٣٤٥. Ⅻ½²³. x", "x.\u2028\ny", '."")  \n', "!!!! ....", "..."])
+def test_split_many_on_hostile_text(texts):
+    assert sentences.split_many(texts) == [reference_split(t) for t in texts]

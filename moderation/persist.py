@@ -288,7 +288,89 @@ def _check_settings(model_path: Path, payload) -> None:
                                          ) from None
 
 
+# What a moderation model's skops file is built of, and all that ``_load_known`` rebuilds: every other node or type
+# sends the file to skops itself. Each of these is one skops trusts (its defaults and ``TRUSTED_TYPES``).
+_KNOWN_CLASSES = frozenset({("sklearn.pipeline", "Pipeline"), ("sklearn.pipeline", "FeatureUnion"),
+                            ("sklearn.linear_model._logistic", "LogisticRegression"),
+                            ("moderation.features", "HashedTfidf"), ("moderation.normalize", "TextNormalizer")})
+_KNOWN_TYPES = frozenset({("builtins", "str"), ("builtins", "int"), ("builtins", "float"), ("builtins", "bool"),
+                          ("numpy", "float32"), ("numpy", "float64"), ("numpy", "int32"), ("numpy", "int64")})
+_CONTAINERS = {("DictNode", "dict"), ("ListNode", "list"), ("TupleNode", "tuple")}
+
+
+class _NotKnown(Exception):
+    """The skops file holds a node or a type ``_load_known`` does not rebuild."""
+
+
+def _load_known(data: bytes) -> dict | None:
+    """The payload of a skops file built only of what a moderation model holds, rebuilt as skops would, without
+    importing skops (about half a second: it lists every scikit-learn estimator to know which to trust); None
+    when the file holds anything else, for skops to judge.
+
+    Objects are made as skops makes them (``cls.__new__``, then ``__setstate__``
+    or the attributes set), arrays read with ``numpy.load(allow_pickle=False)``,
+    and a node seen again by its id is the same object.
+    """
+    import importlib
+
+    import numpy as np
+
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        schema = json.loads(archive.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        return None
+    if not isinstance(schema, dict) or schema.get("protocol") != 2:
+        return None
+    memo: dict = {}
+
+    def build(state):
+        if not isinstance(state, dict):
+            raise _NotKnown
+        saved = state.get("__id__")
+        if saved is not None and saved in memo:
+            return memo[saved]
+        loader, where = state.get("__loader__"), (state.get("__module__"), state.get("__class__"))
+        if loader == "JsonNode" and where[0] == "builtins":
+            value = json.loads(state["content"])
+        elif loader in ("DictNode", "ListNode", "TupleNode") and (loader, where[1]) in _CONTAINERS \
+                and where[0] == "builtins":
+            if loader == "DictNode":
+                key_types = build(state["key_types"])
+                value = {k_type(key): build(item) for k_type, (key, item) in zip(key_types, state["content"].items())}
+            else:
+                items = [build(item) for item in state["content"]]
+                value = items if loader == "ListNode" else tuple(items)
+        elif loader == "TypeNode" and where in _KNOWN_TYPES:
+            value = getattr(importlib.import_module(where[0]), where[1])
+        elif loader == "NdArrayNode" and where == ("numpy", "ndarray") and state.get("type") == "numpy":
+            value = np.load(io.BytesIO(archive.read(state["file"])), allow_pickle=False)
+        elif loader == "ObjectNode" and where in _KNOWN_CLASSES:
+            cls = getattr(importlib.import_module(where[0]), where[1])
+            value = cls.__new__(cls)
+            if state.get("content") is not None:
+                attrs = build(state["content"])
+                if hasattr(value, "__setstate__"):
+                    value.__setstate__(attrs)
+                else:
+                    value.__dict__.update(attrs)
+        else:
+            raise _NotKnown
+        if saved is not None:
+            memo[saved] = value
+        return value
+
+    try:
+        payload = build(schema)
+    except (_NotKnown, KeyError, TypeError, ValueError, AttributeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
 def _load_skops(model_path: Path, data: bytes) -> dict:
+    payload = _load_known(data)
+    if payload is not None:
+        return payload
     import skops.io as sio
     from skops.io.exceptions import UntrustedTypesFoundException
 

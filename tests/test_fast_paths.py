@@ -290,3 +290,58 @@ def test_split_many_is_split():
 @example(["a_b_c_d_e. x", "١٢٣٤٥. Ⅻ½²³. x", "x.\u2028\ny", '."")  \n', "!!!! ....", "..."])
 def test_split_many_on_hostile_text(texts):
     assert sentences.split_many(texts) == [reference_split(t) for t in texts]
+
+
+# -- loading a model without skops ---------------------------------------------------------------
+
+def same_payload(a, b, path="$"):
+    assert type(a) is type(b), path
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b), path
+    elif isinstance(a, dict):
+        assert list(a) == list(b), path
+        for key in a:
+            same_payload(a[key], b[key], f"{path}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            same_payload(x, y, f"{path}[{i}]")
+    elif hasattr(a, "__dict__") and not isinstance(a, type):
+        same_payload(vars(a), vars(b), f"{path}.__dict__")
+    else:
+        assert a == b, path
+
+
+@pytest.mark.parametrize("which", ["small", "reading", "default"])
+def test_a_model_file_loads_as_skops_loads_it(which, small_model_dir, reading_model, tmp_path):
+    import skops.io as sio
+
+    from moderation import persist
+
+    directory = {"small": small_model_dir, "default": persist.default_model_path()}.get(which)
+    if directory is None:
+        directory = reading_model.save(tmp_path / "reading")
+    data = (Path(directory) / persist.MODEL_FILE).read_bytes()
+    known = persist._load_known(data)
+    assert known is not None
+    same_payload(known, sio.loads(data, trusted=list(persist.TRUSTED_TYPES)))
+
+
+def test_a_file_with_anything_else_goes_to_skops(small_model_dir, tmp_path):
+    import io
+    import json
+    import zipfile
+
+    from moderation import persist
+
+    data = (Path(small_model_dir) / persist.MODEL_FILE).read_bytes()
+    source = zipfile.ZipFile(io.BytesIO(data))
+    schema = json.loads(source.read("schema.json"))
+    schema["content"]["threshold"] = {"__class__": "Fraction", "__module__": "fractions", "__loader__": "ObjectNode",
+                                      "content": None, "__id__": 99999}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            target.writestr(name, json.dumps(schema) if name == "schema.json" else source.read(name))
+    assert persist._load_known(out.getvalue()) is None
+    assert persist._load_known(b"not a zip") is None

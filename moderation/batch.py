@@ -193,10 +193,19 @@ def prepare_chunks(chunks, source, text_col: str, id_col: str | None, keep: list
         texts = as_texts(present)
         absent = ([text_name not in f for f in chunk.fields] if chunk.fields is not None
                   else [text_name not in frame.columns] * len(frame))
-        notes = ["; ".join(n for n, on in ((read.replaced_note, bad), (NOTE_NO_TEXT, missing),
-                                           (NOTE_CUT, len(t) > MAX_TEXT_CHARS)) if on)
-                 for t, bad, missing in zip(texts, chunk.replaced, absent)]
+        notes = [""] * len(texts)
+        for i in _noted(texts, chunk.replaced, absent):
+            notes[i] = "; ".join(n for n, on in ((read.replaced_note, chunk.replaced[i]), (NOTE_NO_TEXT, absent[i]),
+                                                 (NOTE_CUT, len(texts[i]) > MAX_TEXT_CHARS)) if on)
         yield Work(texts, ids, kept, notes, chunk.rejects, sum(chunk.replaced), chunk.fraction)
+
+
+def _noted(texts: list[str], replaced: list[bool], absent: list[bool]) -> list[int]:
+    """The rows that get a note: bytes replaced, no text field, or a text cut."""
+    if not any(replaced) and not any(absent) and max(map(len, texts), default=0) <= MAX_TEXT_CHARS:
+        return []
+    return [i for i, (t, bad, missing) in enumerate(zip(texts, replaced, absent))
+            if bad or missing or len(t) > MAX_TEXT_CHARS]
 
 
 # The model of a worker process, set once by the pool's initializer so it is not

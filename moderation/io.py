@@ -241,10 +241,13 @@ class DelimitedFormat(Format):
     def records(self, stream, options: ReadOptions, chunk_rows: int, where) -> Iterator[Chunk]:
         text = io.TextIOWrapper(stream, encoding=options.text_encoding, errors="surrogateescape", newline="")
         consumed: list[str] = []
+        escaped = [False]  # whether a line of the current record holds undecodable bytes
 
         def lines():
             for line in text:
                 consumed.append(line)
+                if not line.isascii() and _SURROGATES.search(line):
+                    escaped[0] = True
                 yield line
 
         source = lines()
@@ -281,6 +284,7 @@ class DelimitedFormat(Format):
         while True:
             line = base + reader.line_num + 1
             consumed.clear()
+            escaped[0] = False
             try:
                 row = next(reader)
             except StopIteration:
@@ -296,7 +300,8 @@ class DelimitedFormat(Format):
             if len(row) != width:
                 rejects.append(Reject(line, f"expected {width} fields, found {len(row)}", _raw(consumed)))
                 continue
-            row, fixed = _fix_text(row)
+            # a record's fields come from its lines: only one with undecodable bytes can need fixing
+            row, fixed = _fix_text(row) if escaped[0] else (row, False)
             rows.append(row)
             numbers.append(line)
             replaced.append(fixed)

@@ -648,3 +648,108 @@ def split_many(list texts, int min_chars):
     finally:
         free(spans); free(alnum)
     return out
+
+
+# -- normalisation ---------------------------------------------------------------------------------
+
+cdef extern from "Python.h":
+    object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
+
+# classes of ASCII characters that ``collapse_many`` reports (normalize._CLASS's, as bits)
+cdef unsigned char _CLS[128]
+for _c in range(128):
+    _ch = chr(_c)
+    _CLS[_c] = ((1 if _ch in "abcdefghijklmnopqrstuvwxyz" else 0)
+                | (2 if _ch in "0123456789@$*#%|+_" else 0)
+                | (4 if _ch in "abcdefghijklmnopqrstuvwxyz0123456789@$!*" else 0)
+                | (8 if _ch in " .-_" else 0)
+                | (16 if _ch in "abcdefghijklmnopqrstuvwxyz0123456789@$*#" else 0)
+                | (32 if (_c < 32 or _c == 127) and not _ch.isspace() else 0))
+
+
+cdef inline unsigned char _cls(uint32_t c) noexcept nogil:
+    return _CLS[c] if c < 128 else 0
+
+
+def collapse_many(list texts, object fold):
+    """Per text: its folded words joined by single spaces, and what ``normalize_many`` needs to know of it.
+
+    An ASCII text is folded by lower-casing, any other by ``text.translate(fold)``.
+    The second list holds per text: bit 1, a ``_WORD`` token that decoding might
+    change (a letter next to a leetspeak or mask character other than ``!``, or
+    ``!`` before a letter or such a character); bit 2, a letter three times in a
+    row; bit 4, a control character, ``http``, ``www.``, or the start of a
+    ``_SPACED`` match (a character, a separator, a character, the same
+    separator, a character, after none of its look-behind characters). These are
+    the numpy checks of ``normalize_many``, made while the text is copied.
+    """
+    cdef list out = []
+    cdef bytearray flags = bytearray(len(texts))
+    cdef Py_ssize_t i, j, n, m, cap = 0
+    cdef int kind
+    cdef void* data
+    cdef Py_UCS4 c
+    cdef uint32_t* buf = NULL
+    cdef uint32_t u
+    cdef unsigned char f, a, b2
+    cdef bint space
+    cdef object text, folded
+    try:
+        for i in range(len(texts)):
+            text = texts[i]
+            folded = text if text.isascii() else text.translate(fold)
+            n = PyUnicode_GET_LENGTH(folded)
+            if n + 1 > cap:
+                free(buf)
+                cap = 2 * n + 16
+                buf = <uint32_t*>malloc(cap * sizeof(uint32_t))
+                if buf == NULL:
+                    raise MemoryError()
+            kind = PyUnicode_KIND(folded)
+            data = PyUnicode_DATA(folded)
+            m = 0
+            space = False
+            maxchar = 0
+            for j in range(n):
+                c = PyUnicode_READ(kind, data, j)
+                u = <uint32_t>c
+                if u < 128:
+                    if _SPACE128[u]:
+                        space = m > 0
+                        continue
+                    if 65 <= u <= 90:
+                        u += 32
+                elif Py_UNICODE_ISSPACE(c):
+                    space = m > 0
+                    continue
+                if space:
+                    buf[m] = 32
+                    m += 1
+                    space = False
+                buf[m] = u
+                m += 1
+            # the checks, over the collapsed text
+            f = 0
+            for j in range(m):
+                a = _cls(buf[j])
+                if a & 32:
+                    f |= 4
+                if j + 1 < m:
+                    b2 = _cls(buf[j + 1])
+                    if ((a & 1) and (b2 & 2)) or ((a & 2) and (b2 & 1)) or (buf[j] == 33 and (b2 & 3)):
+                        f |= 1
+                    if j + 2 < m and (a & 1) and buf[j] == buf[j + 1] and buf[j + 1] == buf[j + 2]:
+                        f |= 2
+                    if j + 3 < m and ((buf[j] == 104 and buf[j + 1] == 116 and buf[j + 2] == 116
+                                       and buf[j + 3] == 112)
+                                      or (buf[j] == 119 and buf[j + 1] == 119 and buf[j + 2] == 119
+                                          and buf[j + 3] == 46)):
+                        f |= 4
+                    if (j + 4 < m and (a & 4) and (b2 & 8) and (_cls(buf[j + 2]) & 4) and buf[j + 3] == buf[j + 1]
+                            and (_cls(buf[j + 4]) & 4) and (j == 0 or not (_cls(buf[j - 1]) & 16))):
+                        f |= 4
+            flags[i] = f
+            out.append(PyUnicode_FromKindAndData(4, buf, m))  # stored as compactly as its characters allow
+    finally:
+        free(buf)
+    return out, bytes(flags)

@@ -245,6 +245,10 @@ def _ordered_map(model: Model, tasks, jobs: int):
         return
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    if "fork" in methods:
+        # what scoring builds on first use (the kernel's table of weights, the hashing tables) is built once
+        # here, so that the forked workers share it instead of each building its own copy
+        model.score_table(["warm up"])
     with ctx.Pool(jobs, initializer=_init_worker, initargs=(model,)) as pool:
         pending: deque = deque()
         for task in tasks:

@@ -31,6 +31,11 @@ from typing import Iterable
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+try:  # the compiled kernel (setup.py) folds, collapses and checks a block of texts in one pass
+    from ._kernel import collapse_many as _collapse_many
+except ImportError:  # pragma: no cover - a source checkout without a build
+    _collapse_many = None
+
 __all__ = ["as_texts", "normalize", "normalize_many", "normalize_with_offsets", "is_dropped", "TextNormalizer", "LEXICON"]
 
 # Words that evasions are resolved against, most likely first (a masked
@@ -310,71 +315,85 @@ def normalize_many(texts: list[str], markers: bool = False) -> list[str]:
     """``[normalize(t, markers) for t in texts]``, the same strings, faster for a block of texts.
 
     Most comments are plain: nothing for steps 2-5 to undo. A plain text's
-    normalised form is its folded words joined by single spaces, and whether a
-    text is plain is decided for the whole block at once, with numpy over the
-    folded, collapsed texts joined. It is plain when it has no ``http`` or
-    ``www.``, nothing ``_SPACED`` could match (a character, a separator, a
-    character, the same separator, a character, after none of its look-behind
-    characters), no letter three times in a row, and no ``_WORD`` token that
-    decoding could change: a token with a leetspeak or mask character must have
-    no letter, or be letters followed by ``!`` (``_decode_word`` leaves both
-    alone). A text that fails only the last two goes through those steps alone,
-    and every other text through ``normalize``. ASCII texts are folded by
-    lower-casing (a control character other than white space sends the text to
-    ``normalize``), others through ``_FOLD_TABLE``.
+    normalised form is its folded words joined by single spaces (ASCII texts are
+    folded by lower-casing, others through ``_FOLD_TABLE``). A folded, collapsed
+    text is plain when it has no control character (what folding would turn into
+    a space), no ``http`` or ``www.``, nothing ``_SPACED`` could match (a
+    character, a separator, a character, the same separator, a character, after
+    none of its look-behind characters), no letter three times in a row, and no
+    ``_WORD`` token that decoding could change: a token with a leetspeak or mask
+    character must have no letter, or be letters followed by ``!``
+    (``_decode_word`` leaves both alone). A text that fails only the last two goes
+    through those steps alone, every other text through ``normalize``. The checks
+    are made by the compiled kernel while it folds and collapses the texts
+    (``_kernel.collapse_many``), else with numpy over the block (``_collapse_numpy``).
     """
     if markers:
         return [normalize(t, True) for t in texts]
     out: list[str | None] = [None if isinstance(t, str) else "" for t in texts]
     todo = [i for i, o in enumerate(out) if o is None]
-    collapsed = [" ".join((texts[i].lower() if texts[i].isascii() else texts[i].translate(_FOLD_TABLE)).split())
-                 for i in todo]
-    joined = "\n".join(collapsed)  # a collapsed text holds no white space but single spaces
+    collapse = _collapse_many if _collapse_many is not None else _collapse_numpy
+    collapsed, flags = collapse([texts[i] for i in todo], _FOLD_TABLE)
+    for k, i in enumerate(todo):
+        found = flags[k]
+        if not found:
+            out[i] = collapsed[k]
+        elif found & _OTHER:
+            out[i] = normalize(texts[i])
+        else:  # steps 1-3 give the collapsed text: the last two may change it
+            text = collapsed[k]
+            decoded = _WORD.sub(lambda m: _decode_word(m)[0], text) if found & _LEETSPEAK else text
+            if decoded != text or found & _STRETCHED:
+                text = " ".join(_STRETCH.sub(r"\1", decoded).split())
+            out[i] = text
+    return out
+
+
+# What a folded, collapsed text may hold that the last steps or normalize() must see (bits of the checks' flags).
+_LEETSPEAK, _STRETCHED, _OTHER = 1, 2, 4
+
+
+def _collapse_numpy(texts: list[str], fold) -> tuple[list[str], bytes]:
+    """``_kernel.collapse_many`` with numpy: the folded, collapsed texts and each one's flags, checked over the
+    texts joined by line breaks (which no collapsed text holds, and which no check matches)."""
+    collapsed = [" ".join((t.lower() if t.isascii() else t.translate(fold)).split()) for t in texts]
+    joined = "\n".join(collapsed)
     if joined.isascii():
         b = np.frombuffer(joined.encode("ascii"), dtype=np.uint8)
     else:  # only ASCII characters are in the classes
         b = np.minimum(np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype="<u4"), 128).astype(np.uint8)
     cls = np.frombuffer(b.tobytes().translate(_CLASS), dtype=np.uint8)
     n = b.size
-    hard = (cls & 32).astype(bool)  # the text goes through normalize()
-    soft = np.zeros(n, dtype=bool)  # only the last steps, _WORD and _STRETCH, can change it
+    other = (cls & 32).astype(bool)
+    stretched = np.zeros(n, dtype=bool)
+    leetspeak = np.zeros(n, dtype=bool)
     letter = (cls & 1).astype(bool)
     if n >= 3:  # a letter three times: _STRETCH
-        soft[:-2] |= (b[:-2] == b[1:-1]) & (b[1:-1] == b[2:]) & letter[:-2]
+        stretched[:-2] = (b[:-2] == b[1:-1]) & (b[1:-1] == b[2:]) & letter[:-2]
     if n >= 5:  # what a _SPACED match starts with
         spaced_char = (cls & 4).astype(bool)
         start = (spaced_char[:-4] & (cls[1:-3] & 8).astype(bool) & spaced_char[2:-2] & (b[3:-1] == b[1:-3])
                  & spaced_char[4:])
         start[1:] &= ~(cls[:-5] & 16).astype(bool)
-        hard[:-4] |= start
+        other[:-4] |= start
     if n >= 4:  # http, www.
-        hard[:-3] |= (((b[:-3] == 104) & (b[1:-2] == 116) & (b[2:-1] == 116) & (b[3:] == 112))
-                      | ((b[:-3] == 119) & (b[1:-2] == 119) & (b[2:-1] == 119) & (b[3:] == 46)))
+        other[:-3] |= (((b[:-3] == 104) & (b[1:-2] == 116) & (b[2:-1] == 116) & (b[3:] == 112))
+                       | ((b[:-3] == 119) & (b[1:-2] == 119) & (b[2:-1] == 119) & (b[3:] == 46)))
     # A _WORD token (a run of token characters with a leetspeak or mask character) that decoding might change
     # has a letter and a leetspeak or mask character other than "!", or a letter after a "!". Between the two,
     # there is always one of these pairs of neighbours: a letter and such a character (either way round), or
     # "!" followed by a letter or by such a character.
     if n >= 2:
-        other = (cls & 2).astype(bool)
+        leet = (cls & 2).astype(bool)
         bang = b[:-1] == 33
-        soft[:-1] |= ((letter[:-1] & other[1:]) | (other[:-1] & letter[1:]) | (bang & letter[1:])
-                      | (bang & other[1:]))
-    starts = np.zeros(len(todo) + 1, dtype=np.int64)
+        leetspeak[:-1] = ((letter[:-1] & leet[1:]) | (leet[:-1] & letter[1:]) | (bang & letter[1:])
+                          | (bang & leet[1:]))
+    starts = np.zeros(len(texts) + 1, dtype=np.int64)
     np.cumsum([len(c) + 1 for c in collapsed], out=starts[1:])
-    kind = np.zeros(len(todo), dtype=np.int8)
-    kind[np.searchsorted(starts, np.flatnonzero(soft), side="right") - 1] = 1
-    kind[np.searchsorted(starts, np.flatnonzero(hard), side="right") - 1] = 2
-    for k, i in enumerate(todo):
-        if kind[k] == 0:
-            out[i] = collapsed[k]
-        elif kind[k] == 1:  # steps 1-3 give the collapsed text
-            text = collapsed[k]
-            if _LEET_OR_MASK_CHAR.search(text):
-                text = _WORD.sub(lambda m: _decode_word(m)[0], text)
-            out[i] = " ".join(_STRETCH.sub(r"\1", text).split())
-        else:
-            out[i] = normalize(texts[i])
-    return out
+    flags = np.zeros(len(texts), dtype=np.uint8)
+    for bit, where in ((_LEETSPEAK, leetspeak), (_STRETCHED, stretched), (_OTHER, other)):
+        flags[np.searchsorted(starts, np.flatnonzero(where), side="right") - 1] |= bit
+    return collapsed, flags.tobytes()
 
 
 def as_texts(texts: Iterable) -> list[str]:

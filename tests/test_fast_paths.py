@@ -61,17 +61,38 @@ OBFUSCATED = ["f u c k you", "s.h.i.t", "a m o r o n", "i d i o t", "sh1t!", "5h
 
 # -- normalisation ------------------------------------------------------------------------------
 
-def test_normalize_many_is_normalize_on_our_texts():
+@pytest.fixture(params=["kernel", "numpy"])
+def collapse(request, monkeypatch):
+    """normalize_many's checks made by the compiled kernel, then by numpy."""
+    from moderation import normalize as module
+
+    if request.param == "numpy":
+        monkeypatch.setattr(module, "_collapse_many", None)
+    elif module._collapse_many is None:
+        skip_or_fail("the compiled kernel is not built (pip install .)")
+    return request.param
+
+
+def test_normalize_many_is_normalize_on_our_texts(collapse):
     texts = our_texts() + OBFUSCATED + PIECES + LONG_RUNS + random_texts(2000, seed=7, max_len=120)
     assert normalize_many(texts) == [normalize(t) for t in texts]
 
 
-def test_normalize_many_on_the_sentences_of_our_texts():
+def test_the_kernels_checks_are_the_numpy_ones():
+    from moderation import normalize as module
+
+    if module._collapse_many is None:
+        skip_or_fail("the compiled kernel is not built (pip install .)")
+    texts = our_texts() + OBFUSCATED + PIECES + LONG_RUNS + random_texts(2000, seed=8, max_len=120)
+    assert module._collapse_many(texts, module._FOLD_TABLE) == module._collapse_numpy(texts, module._FOLD_TABLE)
+
+
+def test_normalize_many_on_the_sentences_of_our_texts(collapse):
     pieces = [t[s:e] for t in our_texts() for s, e in sentences.split(t)]
     assert normalize_many(pieces) == [normalize(p) for p in pieces]
 
 
-def test_normalize_many_with_markers_and_missing_values():
+def test_normalize_many_with_markers_and_missing_values(collapse):
     texts = ["@user RT you idiot http://x", "&amp; fine", None, float("nan"), "", "ok"]
     assert normalize_many(texts, markers=True) == [normalize(t, markers=True) for t in texts]
     assert normalize_many([None, "", "  "]) == ["", "", ""]
@@ -81,7 +102,12 @@ def test_normalize_many_with_markers_and_missing_values():
 @given(st.lists(st.one_of(TEXT, HOSTILE, TRICKY), max_size=12))
 @example(["of a few", "x a y a z", "!a", "a!1", "a1!", "ab!!", "aaa", "Aaa", "b.b.b"])
 def test_normalize_many_is_normalize_on_hostile_text(texts):
+    from moderation import normalize as module
+
     assert normalize_many(texts) == [normalize(t) for t in texts]
+    assert module._collapse_numpy(texts, module._FOLD_TABLE) == (
+        module._collapse_many(texts, module._FOLD_TABLE) if module._collapse_many else
+        module._collapse_numpy(texts, module._FOLD_TABLE))
 
 
 # -- sentences ----------------------------------------------------------------------------------

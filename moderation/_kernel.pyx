@@ -413,6 +413,40 @@ cdef int _words(const Block* bw, const uint32_t* table, uint32_t power, Buffers*
     return _weigh_dot(bw, buf.keys, buf.counts, m, buf, coef, n_cols, acc)
 
 
+cdef bint _joins(list texts, Py_ssize_t i, Py_ssize_t k):
+    """Whether ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (all of them str)."""
+    cdef object whole = texts[i], part
+    cdef Py_ssize_t total = -1, c, j, at = 0, n
+    cdef int kind, part_kind
+    cdef void* data
+    cdef void* part_data
+    if not isinstance(whole, str):
+        return False
+    for c in range(i + 1, i + k + 1):
+        part = texts[c]
+        if not isinstance(part, str):
+            return False
+        total += PyUnicode_GET_LENGTH(part) + 1
+    if total != PyUnicode_GET_LENGTH(whole):
+        return False
+    kind = PyUnicode_KIND(whole)
+    data = PyUnicode_DATA(whole)
+    for c in range(i + 1, i + k + 1):
+        part = texts[c]
+        if c > i + 1:
+            if PyUnicode_READ(kind, data, at) != 32:
+                return False
+            at += 1
+        n = PyUnicode_GET_LENGTH(part)
+        part_kind = PyUnicode_KIND(part)
+        part_data = PyUnicode_DATA(part)
+        for j in range(n):
+            if PyUnicode_READ(kind, data, at + j) != PyUnicode_READ(part_kind, part_data, j):
+                return False
+        at += n
+    return True
+
+
 def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table, uint32_t power,
                 const double[:, ::1] weights, double[:, ::1] out, const int[::1] parts=None):
     """Add ``transform(texts) @ coef`` to ``out`` (one row per text), for the word and char blocks.
@@ -422,8 +456,9 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     ``weights`` has a row per column of both blocks: the column's idf, then its
     row of ``coef``. ``table`` is ``features._char_table()``, ``power`` the token
     hash's multiplier.
-    ``parts[i] = k`` (k >= 2) says that ``texts[i] == " ".join(texts[i + 1:i + k + 1])``:
-    its words are those texts' words, so its char n-grams are theirs together, and
+    ``parts[i] = k`` (k >= 2) says that the next k texts are the sentences of
+    ``texts[i]``: when ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (checked
+    here), its words are theirs, so its char n-grams are theirs together, and
     they are counted by merging theirs instead of hashing and sorting them again.
     The arrays given must outlive the call (they are read without copies).
     """
@@ -449,7 +484,7 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
         i = 0
         while i < n_texts:
             k = parts[i] if parts is not None else 0
-            if k >= 2 and i + k < n_texts and isinstance(texts[i], str):
+            if k >= 2 and i + k < n_texts and _joins(texts, i, k):
                 # the sentences first, keeping their distinct char columns and counts
                 if _grow_arena(&buf, _bound(&bw, &bc, PyUnicode_GET_LENGTH(texts[i]))) != 0:
                     raise MemoryError()

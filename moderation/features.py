@@ -496,10 +496,9 @@ def linear_scores(blocks, texts: list[str], coef: np.ndarray | None = None, part
     block followed by a char block, float32 values and l2-normalised rows (the
     model's features), and needs ``moderation._kernel`` to have been built.
     ``weights`` is ``kernel_weights(blocks, coef)``, given instead of ``coef`` by a
-    caller that keeps it. ``parts[i] = k`` (k >= 2) tells that
-    ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (a text followed by its
-    sentences): its char n-grams are then counted from theirs. The caller must
-    make sure of it; ``parts_of`` does.
+    caller that keeps it. ``parts[i] = k`` (k >= 2) tells that the next k texts
+    are the sentences of ``texts[i]`` (``parts_of``): when it is exactly them
+    joined by spaces (the kernel checks), its char n-grams are counted from theirs.
     """
     if weights is None:
         weights = kernel_weights(blocks, coef)
@@ -543,15 +542,15 @@ def _kernel_block(block: "HashedTfidf", kind: str, lo: int, hi: int, bits: int, 
     return (kind == "word", lo, hi, bits, np.asarray(R, dtype=_U32), np.asarray(S, dtype=_U32), tf, offset)
 
 
-def parts_of(texts: list[str], whole: np.ndarray) -> np.ndarray:
+def parts_of(whole: np.ndarray) -> np.ndarray:
     """``parts`` for ``linear_scores``: for each text marked ``whole`` and followed by k >= 2 texts not marked
-    (its sentences) whose joining with spaces gives it exactly, k; else 0."""
-    parts = np.zeros(len(texts), dtype=np.intc)
+    (its sentences), k; else 0. The kernel counts such a text from its sentences when it is exactly them joined
+    by spaces (it checks)."""
+    whole = np.asarray(whole, dtype=bool)
     heads = np.flatnonzero(whole)
-    ends = np.append(heads[1:], len(texts))
-    for head, end in zip(heads.tolist(), ends.tolist()):
-        if end - head > 2 and texts[head] == " ".join(texts[head + 1:end]):
-            parts[head] = end - head - 1
+    following = np.diff(np.append(heads, whole.size)) - 1
+    parts = np.zeros(whole.size, dtype=np.intc)
+    parts[heads] = np.where(following >= 2, following, 0)
     return parts
 
 

@@ -61,7 +61,7 @@ class LinearHead:
         """
         weights = self.kernel_weights
         if weights is not None:
-            parts = parts_of(normalized, whole) if whole is not None else None
+            parts = parts_of(whole) if whole is not None else None
             return linear_scores(self.features, normalized, parts=parts, weights=weights) + self.intercepts
         coef, intercept = self.stacked
         return np.asarray(sp.hstack([b.transform(normalized) for b in self.features], format="csr") @ coef) + intercept

@@ -1,6 +1,7 @@
 """Training: label parsing, refusal of bad labels, thresholds and the card."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import moderation

@@ -57,6 +57,9 @@ def variants() -> dict:
         "obscene-lexicon": {"obscene_from_lexicon": True},
         "neutralize": {"neutralize_identities": True},
         "hateval-negatives": {"unreliable_negatives": ("hateval",)},
+        # every corpus whose "keep" means "not hate" rather than "fine under a comments policy"
+        "hate-negatives": {"unreliable_negatives": ("hateval", "stormfront", "toxigen", "conan", "hatemoji_build",
+                                                    "edos")},
         "chars=1-5": {"char_ngrams": (1, 5)},
         "chars=3-5": {"char_ngrams": (3, 5)},
         "words=1-3": {"word_ngrams": (1, 3)},

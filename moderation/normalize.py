@@ -36,19 +36,24 @@ try:  # the compiled kernel (setup.py) folds, collapses and checks a block of te
 except ImportError:  # pragma: no cover - a source checkout without a build
     _collapse_many = None
 
-__all__ = ["as_texts", "normalize", "normalize_many", "normalize_with_offsets", "is_dropped", "TextNormalizer", "LEXICON"]
+__all__ = ["as_texts", "normalize", "normalize_many", "normalize_with_offsets", "is_dropped", "TextNormalizer",
+           "LEXICON", "OBSCENITIES"]
 
 # Words that evasions are resolved against, most likely first (a masked
 # ``f**k`` resolves to the first word of the same shape). Only obscenities,
-# slurs and insults: the words people bother to disguise.
-LEXICON: tuple[str, ...] = (
+# slurs and insults: the words people bother to disguise. ``OBSCENITIES`` are
+# the obscene ones (what makes a text obscene, whoever it is aimed at).
+OBSCENITIES: tuple[str, ...] = (
     "fuck", "fucking", "fucked", "fucker", "fuckers", "fucks", "motherfucker", "fuckin",
     "shit", "shits", "shitty", "bullshit", "shithead", "shithole",
     "bitch", "bitches", "bitchy", "cunt", "cunts", "asshole", "assholes", "ass", "arse",
     "arsehole", "dumbass", "jackass", "dick", "dicks", "dickhead", "cock", "cocks",
     "cocksucker", "pussy", "bastard", "bastards", "whore", "whores", "slut", "sluts",
     "twat", "wanker", "prick", "douche", "douchebag", "piss", "pissed", "crap", "damn",
-    "tits", "cum", "nigger", "niggers", "nigga", "niggas", "fag", "fags", "faggot",
+    "tits", "cum",
+)
+LEXICON: tuple[str, ...] = OBSCENITIES + (
+    "nigger", "niggers", "nigga", "niggas", "fag", "fags", "faggot",
     "faggots", "dyke", "tranny", "retard", "retards", "retarded", "spic", "chink",
     "kike", "wetback", "gook", "paki", "raghead", "towelhead", "coon", "beaner",
     "idiot", "idiots", "moron", "morons", "stupid", "dumb", "loser", "scum", "trash",

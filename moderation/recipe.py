@@ -45,6 +45,8 @@ class Recipe:
     whether longer texts are also read sentence by sentence (``sentences``), and the
     share of abusive comments the scores are calibrated for (``prevalence``: a score
     is the probability of "remove" on a site where that share of comments is abusive).
+    For the category classifiers: whether a row whose source does not say if it is
+    obscene counts as obscene when it uses an obscenity (``obscene_from_lexicon``).
     """
 
     name: str = "site"
@@ -64,6 +66,7 @@ class Recipe:
     neutralize_identities: bool = False
     sentences: bool = False
     prevalence: float = 0.1
+    obscene_from_lexicon: bool = False
 
     def pipeline_options(self) -> dict:
         """The keyword arguments of ``build_pipeline``."""
@@ -161,7 +164,7 @@ def sample_weights(pool: pd.DataFrame, recipe: Recipe) -> np.ndarray | None:
 
 
 def trainable(pool: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
-    """The rows of a pool that are trained on.
+    """The rows of a pool that are trained on, with the category labels the recipe adds.
 
     All but the negatives of the recipe's ``unreliable_negatives`` sources that use
     a word of the normaliser's lexicon (obscenities, slurs, insults): those are
@@ -169,10 +172,16 @@ def trainable(pool: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
     negatives stay, so the model does not learn that the corpus's style (tweets)
     means abuse.
     """
+    from .normalize import LEXICON, OBSCENITIES, normalize
+
+    if recipe.obscene_from_lexicon and "obscene" in pool.columns:
+        obscenity = re.compile(r"\b(?:" + "|".join(map(re.escape, OBSCENITIES)) + r")\b")
+        unknown = pool["obscene"].isna()
+        pool = pool.copy()
+        pool.loc[unknown, "obscene"] = pool.loc[unknown, "text"].map(
+            lambda t: float(bool(obscenity.search(normalize(t))))).astype("Float64")
     if not recipe.unreliable_negatives:
         return pool.reset_index(drop=True)
-    from .normalize import LEXICON, normalize
-
     lexicon = re.compile(r"\b(?:" + "|".join(map(re.escape, LEXICON)) + r")\b")
     suspect = pool["source"].isin(recipe.unreliable_negatives) & (pool["label"] == 0)
     suspect &= pool["text"].map(lambda t: bool(lexicon.search(normalize(t))))

@@ -346,25 +346,25 @@ def leave_one_corpus_out(pool: pd.DataFrame, recipe: Recipe = CORPUS_RECIPE, hel
     """
     texts = pool["text"].tolist()
     tf = term_frequencies(texts, recipe)
-    keep = np.zeros(len(pool), dtype=bool)
-    keep[trainable(pool.assign(_row=np.arange(len(pool))), recipe)["_row"].to_numpy()] = True
+    # the rows trained on, as the recipe prepares them; each remembers its row in the pool (and in tf)
+    prepared = trainable(pool.assign(_row=np.arange(len(pool))), recipe)
     rows = []
     for held in held_out if held_out is not None else sorted(pool["source"].unique()):
-        is_held = (pool["source"] == held).to_numpy()
-        train_idx = np.flatnonzero(keep & ~is_held)
-        test_idx = np.flatnonzero(is_held)
-        calib_idx = np.zeros(0, dtype=np.int64)
+        candidates = prepared[prepared["source"] != held].reset_index(drop=True)
+        fit_part, calib_part = np.arange(len(candidates)), np.zeros(0, dtype=np.int64)
         if recipe.sentences:  # the combination of sentence and whole-text scores is fitted on held-out rows
-            part, calib = _split(pool["label"].to_numpy(dtype=int)[train_idx],
-                                 pool["source"].iloc[train_idx].tolist(), 0.2, 0)
-            train_idx, calib_idx = train_idx[part], train_idx[calib]
-        fit_rows = pool.iloc[train_idx].reset_index(drop=True)
+            fit_part, calib_part = _split(candidates["label"].to_numpy(dtype=int), candidates["source"].tolist(),
+                                          0.2, 0)
+        fit_rows = candidates.iloc[fit_part].reset_index(drop=True)
+        train_idx = fit_rows["_row"].to_numpy()
         model = fit([texts[i] for i in train_idx], fit_rows["label"].to_numpy(dtype=int),
                     sample_weights(fit_rows, recipe), _category_frame(fit_rows), recipe, tf=_rows_of(tf, train_idx))
         if recipe.sentences:
-            model.calibrator = fit_calibrator(model, [texts[i] for i in calib_idx],
-                                              pool["label"].to_numpy(dtype=int)[calib_idx],
-                                              pool["source"].iloc[calib_idx].tolist(), recipe)
+            calib_rows = candidates.iloc[calib_part]
+            model.calibrator = fit_calibrator(model, calib_rows["text"].tolist(),
+                                              calib_rows["label"].to_numpy(dtype=int),
+                                              calib_rows["source"].tolist(), recipe)
+        test_idx = np.flatnonzero((pool["source"] == held).to_numpy())
         test = pool.iloc[test_idx]
         table = model.score([texts[i] for i in test_idx], categories=bool(model.categories))
         scores = table["score"].to_numpy() if model.categories else table

@@ -1,6 +1,7 @@
 """Training: label parsing, refusal of bad labels, thresholds and the card."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import moderation
@@ -116,3 +117,24 @@ def test_recipe_is_recorded_in_the_card(sample_labelled):
     model = moderation.train(sample_labelled["text"], sample_labelled["label"], recipe=recipe)
     assert model.card.recipe["settings"]["C"] == 1.0 and model.card.recipe["settings"]["sentences"] is True
     assert model.sentences is True
+
+
+def test_leave_one_corpus_out_trains_without_the_corpus_it_tests(sample_labelled):
+    from moderation.recipe import Recipe
+    from moderation.training import leave_one_corpus_out
+
+    pool = pd.DataFrame({"text": sample_labelled["text"], "label": sample_labelled["label"],
+                         "source": np.where(np.arange(len(sample_labelled)) % 2, "odd", "even")})
+    for recipe in (Recipe(), Recipe(sentences=True)):
+        rows = leave_one_corpus_out(pool, recipe, held_out=["odd", "even"])
+        assert [(r["held_out"], r["rows"]) for r in rows] == [("odd", 151), ("even", 152)]
+        assert all(0.85 < r["roc_auc"] <= 1.0 for r in rows)
+
+
+def test_obscenities_label_obscene_where_the_source_does_not_say():
+    from moderation.recipe import Recipe, trainable
+
+    pool = pd.DataFrame({"text": ["you fucking idiot", "hello there", "sh1t happens", "nice"], "label": [1, 0, 0, 1],
+                         "source": "a", "obscene": pd.array([pd.NA, pd.NA, pd.NA, 0.0], dtype="Float64")})
+    assert trainable(pool, Recipe(obscene_from_lexicon=True))["obscene"].tolist() == [1.0, 0.0, 1.0, 0.0]
+    assert trainable(pool, Recipe())["obscene"].isna().tolist() == [True, True, True, False]

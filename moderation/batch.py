@@ -11,6 +11,7 @@ continued with ``resume=True``.
 
 from __future__ import annotations
 
+import gc
 import json
 import multiprocessing as mp
 import os
@@ -238,7 +239,12 @@ def _work(task):
 
 
 def _ordered_map(model: Model, tasks, jobs: int):
-    """Score tasks on ``jobs`` processes, yielding results in task order, at most 2×jobs in flight."""
+    """Score tasks on ``jobs`` processes, yielding results in task order, at most 2×jobs in flight.
+
+    This process is one of them: it scores every ``jobs``-th task itself, when
+    that task's turn comes, while ``jobs - 1`` workers score the others, so a
+    run takes one process fewer (and its memory) than it has jobs.
+    """
     if jobs <= 1:
         for task in tasks:
             yield _run(model, task)
@@ -249,14 +255,29 @@ def _ordered_map(model: Model, tasks, jobs: int):
         # what scoring builds on first use (the kernel's table of weights, the hashing tables) is built once
         # here, so that the forked workers share it instead of each building its own copy
         model.score_table(["warm up"])
-    with ctx.Pool(jobs, initializer=_init_worker, initargs=(model,)) as pool:
+        gc.freeze()  # the objects made so far stay shared: the collector does not touch their pages in the workers
+    try:
+        yield from _scored_here_and_there(model, tasks, jobs, ctx)
+    finally:
+        if "fork" in methods:
+            gc.unfreeze()
+
+
+def _scored_here_and_there(model: Model, tasks, jobs: int, ctx):
+    with ctx.Pool(jobs - 1, initializer=_init_worker, initargs=(model,)) as pool:
         pending: deque = deque()
-        for task in tasks:
-            pending.append(pool.apply_async(_work, (task,)))
+
+        def result(item):
+            local, value = item
+            return _run(model, value) if local else value.get()
+
+        for i, task in enumerate(tasks):
+            local = i % jobs == jobs - 1
+            pending.append((local, task if local else pool.apply_async(_work, (task,))))
             if len(pending) >= 2 * jobs:
-                yield pending.popleft().get()
+                yield result(pending.popleft())
         while pending:
-            yield pending.popleft().get()
+            yield result(pending.popleft())
 
 
 def default_jobs() -> int:

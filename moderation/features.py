@@ -514,23 +514,27 @@ def linear_scores(blocks, texts: list[str], coef: np.ndarray | None = None, part
     return out
 
 
-def kernel_weights(blocks, coef: np.ndarray) -> np.ndarray | None:
-    """What the kernel reads per column: its idf (float32, exactly), then its row of ``coef``; None where the
-    kernel does not apply (it takes a word block then a char block, float32 and l2-normalised, as the model's)."""
-    if _kernel is None or len(blocks) != 2 or coef.dtype != np.float64 or coef.ndim != 2:
+def kernel_weights(blocks, coef) -> np.ndarray | None:
+    """What the kernel reads per column: its idf (float32, exactly), then its row of ``coef`` (a matrix, or a
+    list of its columns); None where the kernel does not apply (it takes a word block then a char block,
+    float32 and l2-normalised, as the model's)."""
+    if _kernel is None or len(blocks) != 2:
         return None
+    columns = [np.asarray(c) for c in coef] if isinstance(coef, (list, tuple)) else list(np.asarray(coef).T)
     for block, analyzer in zip(blocks, ("word", "char")):
         if not isinstance(block, HashedTfidf) or block.norm != "l2" or np.dtype(block.dtype) != np.float32:
             return None
         check_is_fitted(block, "idf_")
         if block._settings()[0] != analyzer or block.idf_.dtype != np.float32:
             return None
-    if coef.shape[0] != blocks[0].n_features + blocks[1].n_features:
+    n = blocks[0].n_features + blocks[1].n_features
+    if not columns or any(c.dtype != np.float64 or c.shape != (n,) for c in columns):
         return None
-    weights = np.empty((coef.shape[0], coef.shape[1] + 1), dtype=np.float64)
+    weights = np.empty((n, len(columns) + 1), dtype=np.float64)
     weights[:blocks[0].n_features, 0] = blocks[0].idf_
     weights[blocks[0].n_features:, 0] = blocks[1].idf_
-    weights[:, 1:] = coef
+    for j, column in enumerate(columns, start=1):
+        weights[:, j] = column
     return weights
 
 

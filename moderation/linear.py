@@ -45,7 +45,7 @@ class LinearHead:
 
     @property
     def main_coef(self) -> np.ndarray:
-        return np.ravel(self.main.coef_)
+        return self.main.coef_.reshape(-1)  # a view, also of coefficients kept in ``kernel_weights``
 
     def logits(self, X) -> np.ndarray:
         """The log-odds per row of ``X``: the main classifier in column 0, then each category."""
@@ -69,13 +69,21 @@ class LinearHead:
     @cached_property
     def kernel_weights(self) -> np.ndarray | None:
         """The compiled kernel's table (``features.kernel_weights``) of the feature blocks and every classifier,
-        computed on first use; None where the kernel does not apply."""
+        computed on first use; None where the kernel does not apply.
+
+        The classifiers' ``coef_`` then become views of its columns (the same
+        values), so the coefficients are held once (tens of megabytes).
+        """
         if not self.features:
             return None
         classifiers = [self.main, *self.categories.values()]
-        if sum(np.size(c.coef_) for c in classifiers) != len(classifiers) * sum(b.n_features for b in self.features):
+        if any(np.shape(c.coef_) != (1, sum(b.n_features for b in self.features)) for c in classifiers):
             return None
-        return kernel_weights(self.features, np.column_stack([np.ravel(c.coef_) for c in classifiers]))
+        weights = kernel_weights(self.features, [c.coef_.reshape(-1) for c in classifiers])
+        if weights is not None:
+            for j, c in enumerate(classifiers, start=1):
+                c.coef_ = weights[:, j].reshape(1, -1)
+        return weights
 
     @property
     def intercepts(self) -> np.ndarray:
@@ -84,6 +92,10 @@ class LinearHead:
     def probabilities(self, X) -> np.ndarray:
         """P(positive) per row of ``X``: the main classifier in column 0, then each category."""
         return 1.0 / (1.0 + np.exp(-self.logits(X)))
+
+    def reasons(self, normalized: list[str], k: int) -> list[str]:
+        """``top_terms`` of normalised texts, from their word block (the first) alone."""
+        return self.top_terms(normalized, *self.features[0].transform_with_occurrences(normalized), k)
 
     def top_terms(self, normalized: list[str], Xw: sp.csr_matrix, occ, k: int) -> list[str]:
         """Per text, the ``k`` word n-grams with the largest positive contribution to the main score.

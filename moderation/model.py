@@ -232,8 +232,7 @@ class Model:
                 explained = np.flatnonzero(present & (score >= self.threshold / 2))
                 if len(explained):
                     lead_units = [units[u] for u in lead[explained]]
-                    top = self.head.top_terms(lead_units, *self._features(lead_units, word_occurrences=True)[0],
-                                              reasons)
+                    top = self.head.reasons(lead_units, reasons)
                     if self.categories:
                         names = list(self.categories)
                         stacked = np.column_stack([cat_scores[n][explained] for n in names])

@@ -373,3 +373,19 @@ def test_a_file_with_anything_else_goes_to_skops(small_model_dir, tmp_path):
             target.writestr(name, json.dumps(schema) if name == "schema.json" else source.read(name))
     assert persist._load_known(out.getvalue()) is None
     assert persist._load_known(b"not a zip") is None
+
+
+def test_the_kernels_table_holds_the_coefficients_once(reading_model, tmp_path):
+    import moderation
+
+    saved = reading_model.save(tmp_path / "before")
+    model = moderation.load_model(saved)
+    before = model.score_table(our_texts()[:300], categories=bool(model.categories))
+    weights = model.head.kernel_weights
+    if weights is None:
+        skip_or_fail("the compiled kernel is not built (pip install .)")
+    classifiers = [model.head.main, *model.head.categories.values()]
+    assert all(np.shares_memory(c.coef_, weights) for c in classifiers)
+    assert model.score_table(our_texts()[:300], categories=bool(model.categories)).equals(before)
+    again = model.save(tmp_path / "after")
+    assert (again / "model.skops").read_bytes() == (saved / "model.skops").read_bytes()

@@ -217,14 +217,14 @@ class Model:
 
     def _score_block(self, texts: list[str], categories: bool, reasons: int) -> pd.DataFrame:
         units, owner, whole, _ = self._units(texts)
-        table = pd.DataFrame({"score": np.zeros(len(texts), dtype=np.float64)})
+        scores = np.zeros(len(texts), dtype=np.float64)
         cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self.categories}
         reason_strings = np.full(len(texts), "", dtype=object)
         if units:
             # one product for the main classifier and every category
             logits = self.head.text_logits(units, whole)
             score, lead, present = self._combine(len(texts), owner, whole, logits)
-            table["score"] = score
+            scores = score
             probabilities = 1.0 / (1.0 + np.exp(-logits[lead[present]]))
             for i, name in enumerate(self.categories, start=1):
                 cat_scores[name][present] = probabilities[:, i]
@@ -239,11 +239,8 @@ class Model:
                         leaders = [names[i] for i in stacked.argmax(axis=1)]
                         top = [f"{c}: {r}" if r else "" for c, r in zip(leaders, top)]
                     reason_strings[explained] = top
-        if categories:
-            for name in self.categories:
-                table[name] = cat_scores[name]
-        table["reasons"] = reason_strings
-        return table
+        # one frame made at once: inserting its columns one by one took most of the time of a short call
+        return pd.DataFrame({"score": scores, **(cat_scores if categories else {}), "reasons": reason_strings})
 
     def top_categories(self, texts: Iterable) -> list[str]:
         """Per text, the category with the highest score (for a model with categories)."""

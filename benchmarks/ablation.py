@@ -36,7 +36,7 @@ def variants() -> dict:
     """The recipes measured: the plain recipe, then each step added to it, then the chosen recipe and each of its
     steps taken out."""
     from moderation.augment import augmentation_names
-    from moderation.recipe import CORPUS_RECIPE, Recipe
+    from moderation.recipe import CORPUS_RECIPE, HATE_ONLY_CORPORA, Recipe
 
     ORIGINAL_AUGMENTATION = tuple(augmentation_names()[:3])  # identity-balanced, threats, slurs
     NEW_AUGMENTATION = tuple(augmentation_names()[3:])  # minimal pairs for the functional phenomena
@@ -58,8 +58,7 @@ def variants() -> dict:
         "neutralize": {"neutralize_identities": True},
         "hateval-negatives": {"unreliable_negatives": ("hateval",)},
         # every corpus whose "keep" means "not hate" rather than "fine under a comments policy"
-        "hate-negatives": {"unreliable_negatives": ("hateval", "stormfront", "toxigen", "conan", "hatemoji_build",
-                                                    "edos")},
+        "hate-negatives": {"unreliable_negatives": HATE_ONLY_CORPORA},
         "chars=1-5": {"char_ngrams": (1, 5)},
         "chars=3-5": {"char_ngrams": (3, 5)},
         "words=1-3": {"word_ngrams": (1, 3)},

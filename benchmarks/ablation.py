@@ -69,6 +69,9 @@ def variants() -> dict:
     out.update({f"plain+{name}": plain.with_options(name=f"plain+{name}", **change) for name, change in steps.items()})
     chosen = CORPUS_RECIPE
     out["chosen"] = chosen
+    # the joined comments that teach the sentence combination, weighing as much as 4 sources or as all 13 together
+    for weight in (4.0, 13.0):
+        out[f"chosen+joined={weight:g}"] = chosen.with_options(name=f"chosen+joined={weight:g}", joined_weight=weight)
     for name, change in steps.items():
         undo = {k: getattr(plain, k) for k in change}
         if all(getattr(chosen, k) == v for k, v in change.items()) and undo != change:

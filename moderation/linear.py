@@ -160,6 +160,13 @@ class LinearHead:
         self.__dict__.pop("kernel_weights", None)
         return changed
 
+    def round_weights(self) -> None:
+        """Round every classifier's weights to single precision, kept as float64: the low half of each weight is
+        then zeros, which the model file's compression removes (a third smaller), and scores move by under 1e-6."""
+        for clf in (self.main, *self.categories.values()):
+            clf.coef_ = clf.coef_.astype(np.float32).astype(np.float64)
+        self.__dict__.pop("stacked", None)
+
     def describe(self) -> dict:
         """The classifier's settings, for the model card."""
         clf = self.main

@@ -80,6 +80,7 @@ def fit(texts: list[str], y: np.ndarray, weights: np.ndarray | None, cats: pd.Da
             clf = clone(main)
             clf.fit(X[known], truth, sample_weight=None if weights is None else weights[known])
             categories[name] = clf
+    LinearHead(main, categories).round_weights()
     return Model(pipeline=pipeline, categories=categories)
 
 
@@ -131,7 +132,9 @@ def fit_calibrator(model: Model, texts: list[str], y: np.ndarray, sources: list[
     features, present = model.combination_inputs(texts)
     # fitted with both classes of every source weighing the same, then moved to the stated share of abuse
     # by adding its log-odds to the intercept (Bayes' rule), so the prevalence shifts every score alike
-    weights = prevalence_weights(y[present], np.asarray(sources, dtype=object)[present], 0.5)
+    row_sources = np.asarray(sources, dtype=object)[present]
+    weights = prevalence_weights(y[present], row_sources, 0.5)
+    weights[row_sources == JOINED_SOURCE] *= recipe.joined_weight
     calibrator = LogisticRegression(C=1.0, max_iter=1000)
     calibrator.fit(features[present], y[present], sample_weight=weights)
     calibrator.intercept_ = calibrator.intercept_ + np.log(recipe.prevalence / (1.0 - recipe.prevalence))

@@ -3,6 +3,7 @@
     python benchmarks/run.py              # 100k and 1M rows, 3 runs each, training once (many minutes)
     python benchmarks/run.py --quick      # 100k rows, 1 run each, no training (for development)
     python benchmarks/run.py --rows 20000,200000 --runs 5
+    python benchmarks/run.py --rows 10000000 --runs 1 --ours-only   # memory at 10M rows (results/speed-ours.md)
 
 Builds dumps of news-site comments (``toxic_spans/comments.csv`` of the corpora,
 repeated, columns ``id,text``) in ``benchmarks/.cache/`` and times each job as a
@@ -257,6 +258,8 @@ def main(argv=None) -> None:
     parser.add_argument("--large-runs", type=int, help="runs per measurement on dumps of 1M rows or more "
                         "[default: as --runs]")
     parser.add_argument("--no-train", action="store_true", help="skip the training measurement")
+    parser.add_argument("--ours-only", action="store_true", help="score with ours alone, all cores, and skip "
+                        "loading (alt-profanity-check reads the whole dump into memory: for 10M rows and more)")
     parser.add_argument("--data", type=Path, help="the corpora directory [default: ../shared/data]")
     parser.add_argument("--model", type=Path, help="score with this model directory [default: the shipped default]")
     args = parser.parse_args(argv)
@@ -267,7 +270,7 @@ def main(argv=None) -> None:
         MODEL[:] = ["--model", str(args.model.resolve())]
     sizes = [int(s) for s in args.rows.split(",")] if args.rows else ([100_000] if args.quick else [100_000, 1_000_000])
     runs = args.runs or (1 if args.quick else 3)
-    train = not (args.quick or args.no_train)
+    train = not (args.quick or args.no_train or args.ours_only)
     CACHE.mkdir(parents=True, exist_ok=True)
     theirs_script = CACHE / "alt_profanity_check_score.py"
     theirs_script.write_text(THEIRS)
@@ -283,9 +286,14 @@ def main(argv=None) -> None:
         n_runs = args.large_runs if args.large_runs and n >= 1_000_000 else runs
         print(f"scoring {label} rows ({dump.stat().st_size / 2 ** 20:.0f} MB)", file=sys.stderr, flush=True)
         ours = median_of(MODERATION + ["score", str(dump), "--out", str(out)] + MODEL, n_runs, (out, n), f"ours {label}")
+        theirs_out = CACHE / f"theirs-{n}.csv"
+        if args.ours_only:
+            rows.append((f"score {label} comments (all {info['usable_cores']} cores)", ours, None, "s"))
+            raw["results"][f"score_{n}"] = {"runs": n_runs, "ours": ours}
+            out.unlink(missing_ok=True)
+            continue
         ours1 = median_of(MODERATION + ["score", str(dump), "--out", str(out), "--jobs", "1"] + MODEL, n_runs, (out, n),
                           f"ours {label} --jobs 1")
-        theirs_out = CACHE / f"theirs-{n}.csv"
         theirs = median_of([PYTHON, str(theirs_script), str(dump), str(theirs_out)], n_runs, (theirs_out, n),
                            f"alt-profanity-check {label}")
         rows.append((f"score {label} comments (all {info['usable_cores']} cores)", ours, theirs, "s"))
@@ -305,18 +313,20 @@ def main(argv=None) -> None:
         rows.append(("train the default model (`--corpus`)", trained, None, "s"))
         raw["results"]["train"] = trained
 
-    print("load_model() x5", file=sys.stderr, flush=True)
-    load_ours = {"seconds": load_times(LOAD_OURS, args=MODEL[1:])}
-    load_theirs = {"seconds": load_times(LOAD_THEIRS)}
-    rows.append(("`load_model()` (theirs: `import profanity_check`), median of 5", load_ours, load_theirs, "load"))
-    raw["results"]["load_model"] = {"ours": load_ours, "theirs": load_theirs}
+    if not args.ours_only:
+        print("load_model() x5", file=sys.stderr, flush=True)
+        load_ours = {"seconds": load_times(LOAD_OURS, args=MODEL[1:])}
+        load_theirs = {"seconds": load_times(LOAD_THEIRS)}
+        rows.append(("`load_model()` (theirs: `import profanity_check`), median of 5", load_ours, load_theirs, "load"))
+        raw["results"]["load_model"] = {"ours": load_ours, "theirs": load_theirs}
 
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     table = render(rows, info, runs)
     print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "speed.md").write_text(table + "\n")
-    (RESULTS / "speed.json").write_text(json.dumps(raw, indent=2) + "\n")
+    name = "speed-ours" if args.ours_only else "speed"  # a run of ours alone keeps the comparison's files
+    (RESULTS / f"{name}.md").write_text(table + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(raw, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -430,10 +430,17 @@ def _columns(input_path, read: ReadOptions | None) -> list[str]:
 
 
 def _model(model, trust_pickle: bool = False):
+    """The model to score with, loaded when given as a directory; the warnings its card records about its
+    training data are repeated, since they bear on every score it gives."""
     if model is None or isinstance(model, (str, Path)):
         from .persist import load_model
 
-        return load_model(model, trust_pickle=trust_pickle)
+        model = load_model(model, trust_pickle=trust_pickle)
+    if model.card is not None:
+        import warnings
+
+        for warning in model.card.warnings:
+            warnings.warn(f"the model was trained with a warning: {warning}", UserWarning, stacklevel=3)
     return model
 
 

@@ -147,6 +147,7 @@ class ModelCard:
     file: ModelFile | None = None
     cross_corpus: list[dict] | None = None
     measured: dict[str, Measured] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def sha256(self) -> str | None:
@@ -177,6 +178,8 @@ class ModelCard:
             out["cross_corpus"] = self.cross_corpus
         for key, section in self.measured.items():
             out[key] = section.to_dict()
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         return out
 
     @classmethod
@@ -187,7 +190,7 @@ class ModelCard:
         cats = d.get("categories") or {}
         f = d.get("file")
         known = {"name", "created", "training_data", "threshold_rule", "evaluation", "categories", "calibration",
-                 "pipeline", "versions", "recipe", "threshold", "file", "cross_corpus"}
+                 "pipeline", "versions", "recipe", "threshold", "file", "cross_corpus", "warnings"}
         return cls(
             name=d.get("name", "moderation model"), created=d.get("created", ""),
             training_rows=data.get("rows", 0), training_positive_rate=data.get("positive_rate", 0.0),
@@ -200,7 +203,8 @@ class ModelCard:
             threshold=float(d.get("threshold", 0.5)),
             file=ModelFile(**f) if isinstance(f, dict) else None,
             cross_corpus=d.get("cross_corpus"),
-            measured={k: Measured(**v) for k, v in d.items() if k not in known and isinstance(v, dict)})
+            measured={k: Measured(**v) for k, v in d.items() if k not in known and isinstance(v, dict)},
+            warnings=list(d.get("warnings") or []))
 
 
 def new_card(*, name: str | None, rows: int, positive_rate: float, sources: list[Source], rule: ThresholdRule,
@@ -297,6 +301,8 @@ def render_model_card(card: ModelCard) -> str:
            "\n## Intended use\n\n", INTENDED_USE,
            "\n## Training data\n\n",
            f"{card.training_rows} rows, {100 * card.training_positive_rate:.1f}% labelled remove.\n\n"]
+    if card.warnings:
+        out.append("".join(f"**Warning:** {w}\n\n" for w in card.warnings))
     sources = [s.to_dict() for s in card.sources]
     if sources:
         cols = [c for c in ("name", "rows", "positive_rate", "licence", "open_licence", "source_url", "sha256")

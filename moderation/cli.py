@@ -82,6 +82,7 @@ def train(
     from .metrics import DEFAULT_TARGET_PRECISION
     from .training import train_sources
 
+    warnings.showwarning = _warn_on_one_line
     model = train_sources(
         data or [], corpus=corpus, from_queue=from_queue, text_col=text_col, label_col=label_col, positive=positive,
         target_precision=DEFAULT_TARGET_PRECISION if target_precision is None and target_recall is None

@@ -150,11 +150,31 @@ def _split(y: np.ndarray, sources: list[str], test_size: float, random_state: in
     return train_test_split(np.arange(len(y)), test_size=test_size, stratify=strata, random_state=random_state)
 
 
+# below this many rows, or this many of either class, the held-out figures rest on a few dozen comments
+MIN_TRUSTED_ROWS = 500
+MIN_TRUSTED_PER_CLASS = 100
+# the columns that mark a file as the review queue's export (``moderation queue export``)
+QUEUE_EXPORT_COLUMNS = frozenset({"action", "moderator", "decided_at"})
+QUEUE_ONLY_WARNING = ("every training row is a review-queue decision, and only comments a model flagged reach the "
+                      "queue: its 'keep' rows are borderline comments, not ordinary ones, so the model is not "
+                      "taught what an ordinary comment looks like; add ordinary comments labelled keep")
+
+
+def data_warnings(y: np.ndarray) -> list[str]:
+    """What makes training data too small or too one-sided for the model's held-out figures to mean much."""
+    remove, total = int(y.sum()), len(y)
+    if total < MIN_TRUSTED_ROWS or min(remove, total - remove) < MIN_TRUSTED_PER_CLASS:
+        return [f"trained on {total} rows ({remove} remove, {total - remove} keep): too few for the held-out "
+                f"figures to mean much; label at least {MIN_TRUSTED_ROWS} rows with {MIN_TRUSTED_PER_CLASS} of "
+                "each class"]
+    return []
+
+
 def train(texts, labels, *, sample_weight=None, row_sources: Sequence[str] | None = None, eval_texts=None,
           eval_labels=None, target_precision: float | None = DEFAULT_TARGET_PRECISION,
           target_recall: float | None = None, test_size: float = 0.2, random_state: int = 0, refit: bool = True,
           sources: list[Source] | None = None, name: str | None = None, categories: pd.DataFrame | None = None,
-          recipe: Recipe = SITE_RECIPE) -> Model:
+          recipe: Recipe = SITE_RECIPE, warnings: Sequence[str] = ()) -> Model:
     """Train a Model on ``texts`` and 0/1 ``labels``.
 
     A stratified ``test_size`` split is held out from training. Half of it
@@ -166,8 +186,12 @@ def train(texts, labels, *, sample_weight=None, row_sources: Sequence[str] | Non
     the model is then refit on all rows, keeping the calibration and threshold.
     ``categories``, a frame with one 0/1/NA column per category (``insult``,
     ``identity_attack``, ...), adds a classifier per category on the same
-    features, trained on the rows where that category is known.
+    features, trained on the rows where that category is known. ``warnings``
+    about the data, with those of ``data_warnings``, are issued as UserWarnings
+    and kept in the card (scoring with the model repeats them).
     """
+    import warnings as _warnings
+
     from .recipe import prevalence_weights
 
     texts = as_texts(texts)
@@ -177,6 +201,9 @@ def train(texts, labels, *, sample_weight=None, row_sources: Sequence[str] | Non
     if set(np.unique(y)) - {0, 1}:
         raise ModerationError(f"labels must be 0 or 1, got {sorted(set(np.unique(y)) - {0, 1})[:5]}")
     check_classes(y, "the training data")
+    warnings = [*warnings, *data_warnings(y)]
+    for warning in warnings:
+        _warnings.warn(warning, UserWarning, stacklevel=2)
     if target_recall is not None:
         target_precision = None
     check_targets(target_precision, target_recall)
@@ -240,6 +267,7 @@ def train(texts, labels, *, sample_weight=None, row_sources: Sequence[str] | Non
         categories=CategoryInfo(names=list(model.categories), held_out_roc_auc=category_auc),
         calibration=calibration, pipeline=_describe_pipeline(model), versions=versions(), threshold=threshold)
     model.card.recipe = recipe.describe()
+    model.card.warnings = list(warnings)
     model.threshold = threshold
     return model
 
@@ -275,6 +303,13 @@ def train_pool(pool: pd.DataFrame, sources: list[Source] | None = None, recipe: 
     return train(rows["text"].tolist(), rows["label"].to_numpy(dtype=int), sample_weight=sample_weights(rows, recipe),
                  row_sources=rows["source"].tolist(), sources=sources, categories=_category_frame(rows),
                  recipe=recipe, **options)
+
+
+def _is_queue_export(path, read: ReadOptions | None) -> bool:
+    from .io import read_columns
+
+    columns = read_columns(path, read)
+    return columns is not None and QUEUE_EXPORT_COLUMNS <= set(columns.names)
 
 
 def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None = None, text_col: str = "text",
@@ -319,6 +354,9 @@ def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
     pool, sources = training_pool(paths, corpus=corpus, text_col=text_col, label_col=label_col,
                                   positive=positive, augment=recipe.augment, tables=tables,
                                   corpora=recipe.corpus_names() if corpus is not None else None, read=read)
+    own_tables = len(tables) - (from_queue is not None)  # those given besides the queue's decisions
+    queue_only = (corpus is None and own_tables == 0 and (from_queue is not None or bool(paths))
+                  and all(_is_queue_export(p, read) for p in paths))
     ev_texts = ev_y = None
     if eval_file is not None:
         evaluation = read_labelled_set(eval_file, text_col, label_col, positive, read=read)
@@ -326,7 +364,8 @@ def train_sources(paths: Sequence[str | Path] = (), *, corpus: str | Path | None
     model = train_pool(pool, sources, recipe, eval_texts=ev_texts, eval_labels=ev_y,
                        target_precision=target_precision, target_recall=target_recall,
                        name=(("open-licences" if recipe.open_licences_only else "default")
-                             if corpus is not None and not paths else None))
+                             if corpus is not None and not paths else None),
+                       warnings=[QUEUE_ONLY_WARNING] if queue_only else [])
     if cross_corpus:
         from .corpora import CORPORA
 

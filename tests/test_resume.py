@@ -90,7 +90,9 @@ def test_resume_refuses_another_model(small_model_dir, sample_labelled, dump, tm
                              recipe=moderation.Recipe(C=1.0)).save(tmp_path / "other")
     result = runner.invoke(app, command(other, dump, out, "--resume")[3:])
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: cannot resume: the model_sha256 changed since the checkpoint")
+    warning, error = result.stderr.splitlines()
+    assert warning.startswith("Warning: the model was trained with a warning: trained on 303 rows")
+    assert error.startswith("Error: cannot resume: the model_sha256 changed since the checkpoint")
 
 
 def test_resume_needs_a_resumable_output(small_model_dir, dump, tmp_path):

@@ -69,9 +69,15 @@ def variants() -> dict:
     out.update({f"plain+{name}": plain.with_options(name=f"plain+{name}", **change) for name, change in steps.items()})
     chosen = CORPUS_RECIPE
     out["chosen"] = chosen
-    # the joined comments that teach the sentence combination, weighing as much as 4 sources or as all 13 together
-    for weight in (4.0, 13.0):
-        out[f"chosen+joined={weight:g}"] = chosen.with_options(name=f"chosen+joined={weight:g}", joined_weight=weight)
+    # our sentences for what the probes miss, on the chosen recipe: the remove side only (threats, slurs,
+    # dehumanisation, hate statements), and every set, each weighing 0.3 of a corpus
+    remove_side = ("threat_augmentation", "threat_augmentation_plain", "slur_augmentation",
+                   "dehumanisation_augmentation", "hate_statement_augmentation")
+    for name, sets in (("remove-side", remove_side), ("all", ORIGINAL_AUGMENTATION + NEW_AUGMENTATION)):
+        out[f"chosen+augment-{name}-light"] = chosen.with_options(
+            name=f"chosen+augment-{name}-light", augment=sets, source_emphasis={n: 0.3 for n in sets})
+    # the joined comments that teach the sentence combination weighing as one source, not as all the corpora
+    out["chosen-joined=13"] = chosen.with_options(name="chosen-joined=13", joined_weight=1.0)
     for name, change in steps.items():
         undo = {k: getattr(plain, k) for k in change}
         if all(getattr(chosen, k) == v for k, v in change.items()) and undo != change:
@@ -146,6 +152,22 @@ def baseline_loco(data_root) -> dict:
             for name, g in pool.groupby("source", sort=False)}
 
 
+def stale(results: list[dict], known: dict) -> list[str]:
+    """A line for each saved result measured on other settings than its variant has now (a variant defined
+    from the chosen recipe, measured before the chosen recipe took its last steps)."""
+    from moderation.recipe import Recipe
+
+    listed = lambda recipe: {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(recipe).items()}  # noqa: E731
+    defaults = listed(Recipe())  # a setting added later: the results saved before it had its default
+    out = []
+    for r in results:
+        now, then = listed(known[r["name"]]), {**defaults, **r["recipe"]}
+        changed = {k: then[k] for k in now if k != "name" and then[k] != now[k]}
+        if changed:
+            out.append(f"* {r['name']}: measured with " + ", ".join(f"{k}={v}" for k, v in changed.items()))
+    return out
+
+
 def table(results: list[dict], baseline: dict) -> str:
     from moderation.card import markdown_table
 
@@ -158,6 +180,8 @@ def table(results: list[dict], baseline: dict) -> str:
         row.update({c: x["roc_auc"] for c, x in zip(corpora, r["loco"])})
         row.update({"functional min": p["functional_min"], "functional mean": p["functional_mean"],
                     "identity FPR": p["identity_fpr"], "worst identity FPR": p["identity_worst_fpr"],
+                    "identity recall": p["identity_recall"],
+                    "abuse flagged alone": round(e["flagged_alone"] / e["abusive"], 4),
                     "embedded@3": e["retained"].get("3", e["retained"].get(3)),
                     "civil joined@3": e["civil_joined"].get("3", e["civil_joined"].get(3)),
                     "long civil flagged": p["long_civil_flagged"], "span F1 (probes)": p["spans"]["span_f1"],
@@ -167,9 +191,40 @@ def table(results: list[dict], baseline: dict) -> str:
         rows.append({"variant": "alt-profanity-check", "LOCO mean": float(np.mean(list(baseline.values()))),
                      **{c: baseline.get(c) for c in corpora}})
     columns = ["variant", "LOCO mean", *corpora, "functional min", "functional mean", "identity FPR",
-               "worst identity FPR", "embedded@3", "civil joined@3", "long civil flagged", "span F1 (probes)",
+               "worst identity FPR", "identity recall", "abuse flagged alone", "embedded@3", "civil joined@3", "long civil flagged", "span F1 (probes)",
                "category acc"]
     return markdown_table(rows, columns)
+
+
+def readme_table(results: list[dict], baseline: dict) -> str:
+    """The README's summary: each variant's mean, its change from the plain recipe, and the main probes."""
+    from moderation.card import markdown_table
+
+    plain = next((r["loco_mean"] for r in results if r["name"] == "plain"), None)
+    rows = []
+    for r in results:
+        p, e = r["probes"], r["probes"]["embedding"]
+        rows.append({"variant": r["name"], "LOCO mean": f"{r['loco_mean']:.4f}",
+                     "vs plain": f"{r['loco_mean'] - plain:+.4f}" if plain is not None else None,
+                     "functional mean": p["functional_mean"], "identity FPR": p["identity_fpr"],
+                     "identity recall": p["identity_recall"],
+                     "abuse flagged alone": round(e["flagged_alone"] / e["abusive"], 4),
+                     "embedded@3": e["retained"].get("3", e["retained"].get(3)),
+                     "category acc": p.get("category_accuracy")})
+    if baseline:
+        mean = float(np.mean(list(baseline.values())))
+        rows.append({"variant": "alt-profanity-check", "LOCO mean": f"{mean:.4f}",
+                     "vs plain": f"{mean - plain:+.4f}" if plain is not None else None})
+    return markdown_table(rows, ["variant", "LOCO mean", "vs plain", "functional mean", "identity FPR",
+                                 "identity recall", "abuse flagged alone", "embedded@3", "category acc"])
+
+
+def update_readme(text: str) -> None:
+    readme = ROOT / "README.md"
+    start, end = "<!-- ablation:start -->", "<!-- ablation:end -->"
+    current = readme.read_text()
+    if start in current and end in current:
+        readme.write_text(current[:current.index(start) + len(start)] + "\n" + text + current[current.index(end):])
 
 
 def main(argv=None) -> int:
@@ -178,7 +233,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="variants to measure [default: those not measured yet]")
     parser.add_argument("--data", default=None, help="corpora directory [default: ../shared/data]")
-    parser.add_argument("--table", action="store_true", help="only rewrite results/ablation.md")
+    parser.add_argument("--table", action="store_true",
+                        help="only rewrite results/ablation.md and the README's summary of it")
     parser.add_argument("--probes-only", action="store_true",
                         help="keep each variant's saved leave-one-corpus-out results, measure the rest again")
     args = parser.parse_args(argv)
@@ -209,8 +265,12 @@ def main(argv=None) -> int:
     baseline = json.loads((out_dir / "_alt_profanity_check.json").read_text()) \
         if (out_dir / "_alt_profanity_check.json").exists() else {}
     results = [json.loads((out_dir / f"{n}.json").read_text()) for n in known if (out_dir / f"{n}.json").exists()]
-    (RESULTS / "ablation.md").write_text("# Recipe ablation\n\n" + table(results, baseline))
-    print(table(results, baseline))
+    notes = stale(results, known)
+    text = table(results, baseline) + ("\nMeasured on earlier settings than the variant's definition now:\n\n"
+                                       + "\n".join(notes) + "\n" if notes else "")
+    (RESULTS / "ablation.md").write_text("# Recipe ablation\n\n" + text)
+    update_readme(readme_table(results, baseline))
+    print(text)
     return 0
 
 

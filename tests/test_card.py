@@ -22,7 +22,7 @@ def test_card_json_round_trips_through_the_typed_card():
     assert card.to_dict() == raw
     assert ModelCard.from_dict(card.to_dict()) == card
     assert card.name == "default" and card.file.name == "model.skops" and card.version_tag == card.sha256[:12]
-    assert sorted(card.measured) == ["fairness", "obfuscation", "spans"]
+    assert sorted(card.measured) == ["fairness", "functional_suite", "obfuscation", "spans", "whole_comments"]
 
 
 def test_a_card_with_missing_sections_gets_defaults():
@@ -34,10 +34,11 @@ def test_a_card_with_missing_sections_gets_defaults():
 def test_shipped_model_card_has_every_section():
     text = (DEFAULT / "MODEL_CARD.md").read_text()
     headings = [line for line in text.splitlines() if line.startswith("## ")]
-    assert headings == ["## Intended use", "## Training data", "## Evaluation", "## Cross-corpus validation",
-                        "## Obfuscation", "## Fairness to identities", "## Categories", "## Highlighted spans",
-                        "## Threshold", "## Limitations", "## Pipeline and versions"]
-    assert "| name | rows | positive_rate | licence | source_url | sha256 |" in text
+    assert headings == ["## Intended use", "## Training data", "## Evaluation", "## Calibration",
+                        "## Cross-corpus validation", "## Obfuscation", "## Fairness to identities", "## Categories",
+                        "## Highlighted spans", "## Functional suite", "## Whole comments", "## Threshold",
+                        "## Limitations", "## Pipeline and versions"]
+    assert "| name | rows | positive_rate | licence | open_licence | source_url | sha256 |" in text
     for limitation in ("English only", "Context-free", "sarcasm", "Vocabulary drifts"):
         assert limitation in text
     assert "pickle" not in text

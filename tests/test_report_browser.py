@@ -34,7 +34,7 @@ def report(tmp_path_factory):
     return path
 
 
-def test_report_renders_in_chromium(browser, report, tmp_path):
+def test_report_renders_in_chromium(browser, report, tmp_path, default_model):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     requests, errors = [], []
@@ -58,7 +58,7 @@ def test_report_renders_in_chromium(browser, report, tmp_path):
     assert page.locator("#errors mark").count() > 0
     # the threshold picker starts at the model's threshold and shows the table's numbers at 0.50
     picker = page.locator(".picker").first
-    assert picker.locator("output.threshold").inner_text() == "0.52"
+    assert picker.locator("output.threshold").inner_text() == f"{default_model.threshold:.2f}"
     picker.locator("input").evaluate("el => { el.value = '0.5'; el.dispatchEvent(new Event('input')); }")
     row = page.locator("table.thresholds").first.locator("tbody tr").nth(4).all_inner_texts()[0].split()
     assert row[0] == "0.500"

@@ -157,7 +157,9 @@ def stale(results: list[dict], known: dict) -> list[str]:
     from the chosen recipe, measured before the chosen recipe took its last steps)."""
     from moderation.recipe import Recipe
 
-    listed = lambda recipe: {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(recipe).items()}  # noqa: E731
+    def listed(recipe) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(recipe).items()}
+
     defaults = listed(Recipe())  # a setting added later: the results saved before it had its default
     out = []
     for r in results:
@@ -191,7 +193,8 @@ def table(results: list[dict], baseline: dict) -> str:
         rows.append({"variant": "alt-profanity-check", "LOCO mean": float(np.mean(list(baseline.values()))),
                      **{c: baseline.get(c) for c in corpora}})
     columns = ["variant", "LOCO mean", *corpora, "functional min", "functional mean", "identity FPR",
-               "worst identity FPR", "identity recall", "abuse flagged alone", "embedded@3", "civil joined@3", "long civil flagged", "span F1 (probes)",
+               "worst identity FPR", "identity recall", "abuse flagged alone", "embedded@3", "civil joined@3",
+               "long civil flagged", "span F1 (probes)",
                "category acc"]
     return markdown_table(rows, columns)
 

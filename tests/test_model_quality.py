@@ -108,7 +108,8 @@ def test_quality_results_are_of_the_shipped_model(default_model):
     assert len(results["cross_corpus"]) == 13
 
 
-@pytest.mark.xfail(strict=True, reason="target 0.65 missed: span F1 0.589 on the held-out toxic spans (0.708 on those with spans)")
+@pytest.mark.xfail(strict=True, reason="target 0.65 missed: span F1 0.589 on the held-out toxic spans (0.708 on "
+                                       "those with annotated spans)")
 def test_highlighted_spans_match_the_annotated_ones(default_model):
     assert quality_of(default_model)["spans"]["span_f1"] >= 0.65
 

@@ -161,7 +161,8 @@ EXAMPLES: dict[str, Run | Covered] = {
     "moderation model verify models/mysite": Run(check=_says("OK models/mysite: sha256 ")),
     # the default model
     "python benchmarks/quality.py --update-card": Covered(
-        "about ten minutes on the corpora: not run here; its options are checked"),
+        "about fifteen minutes on the corpora: not run here; its options are checked"),
+    "python benchmarks/ablation.py": Covered("hours on the corpora: not run here; its options are checked"),
 }
 
 
@@ -198,9 +199,10 @@ def test_examples_not_run_parse():
     for line, how in EXAMPLES.items():
         if isinstance(how, Covered) and line.startswith("moderation "):
             _parse(shlex.split(line)[1:])
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "quality.py"), "--help"], capture_output=True,
-                          text=True)
-    assert proc.returncode == 0 and "--update-card" in proc.stdout
+    for script, option in (("quality.py", "--update-card"), ("ablation.py", "--table")):
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--help"], capture_output=True,
+                              text=True)
+        assert proc.returncode == 0 and option in proc.stdout
 
 
 @pytest.fixture

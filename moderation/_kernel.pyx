@@ -82,62 +82,44 @@ cdef inline float _pairwise(const float* a, Py_ssize_t n) noexcept nogil:
     return _pairwise(a, n2) + _pairwise(a + n2, n - n2)
 
 
-cdef void _radix_sort(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noexcept nogil:
-    """LSD radix sort of ``n`` keys below ``2**bits`` (at most 24) in two passes: linear whatever the keys."""
-    cdef Py_ssize_t i, total, c
-    cdef uint32_t v, mask
+cdef void _scatter(const uint32_t* src, uint32_t* dst, Py_ssize_t n, int shift, uint32_t mask) noexcept nogil:
+    """One counting-sort pass: ``src`` into ``dst`` by the digit ``(key >> shift) & mask`` (at most 12 bits),
+    keys of the same digit in their order."""
+    cdef Py_ssize_t i, total = 0, c
+    cdef uint32_t v
     cdef Py_ssize_t count[4096]
-    cdef int d = (bits + 1) // 2, shift
-    cdef int p
-    mask = (<uint32_t>1 << d) - 1
-    for p in range(2):
-        shift = p * d
-        memset(count, 0, (1 << d) * sizeof(Py_ssize_t))
-        for i in range(n):
-            count[(keys[i] >> shift) & mask] += 1
-        total = 0
-        for i in range(1 << d):
-            c = count[i]
-            count[i] = total
-            total += c
-        for i in range(n):
-            v = keys[i]
-            tmp[count[(v >> shift) & mask]] = v
-            count[(v >> shift) & mask] += 1
-        for i in range(n):
-            keys[i] = tmp[i]
+    memset(count, 0, (mask + 1) * sizeof(Py_ssize_t))
+    for i in range(n):
+        count[(src[i] >> shift) & mask] += 1
+    for i in range(mask + 1):
+        c = count[i]
+        count[i] = total
+        total += c
+    for i in range(n):
+        v = src[i]
+        dst[count[(v >> shift) & mask]] = v
+        count[(v >> shift) & mask] += 1
 
 
 cdef void _sort_keys(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noexcept nogil:
-    """Sort ``n`` keys below ``2**bits`` in place. Up to 4096 keys: scattered into about ``n`` buckets by their
-    top bits, then finished by insertion sort (each key moves within its bucket only); more: radix sort."""
-    cdef Py_ssize_t i, j, total, c
+    """Sort ``n`` keys below ``2**bits`` (at most 24) in place. Up to 4096 keys: scattered into about ``n``
+    buckets by their top bits, then finished by insertion sort (each key moves within its bucket only); more:
+    LSD radix sort in two passes, linear whatever the keys."""
+    cdef Py_ssize_t i, j
     cdef uint32_t v
-    cdef Py_ssize_t count[4096]
-    cdef int d = 1, shift
+    cdef int d = 1
     if n > 4096:
-        _radix_sort(keys, tmp, n, bits)
+        d = (bits + 1) // 2
+        _scatter(keys, tmp, n, 0, (<uint32_t>1 << d) - 1)
+        _scatter(tmp, keys, n, d, (<uint32_t>1 << d) - 1)
         return
     while d < 12 and (<Py_ssize_t>1 << d) < n:
         d += 1
     if d > bits:
         d = bits
-    shift = bits - d
     if n > 32:
-        memset(count, 0, (1 << d) * sizeof(Py_ssize_t))
-        for i in range(n):
-            count[keys[i] >> shift] += 1
-        total = 0
-        for i in range(1 << d):
-            c = count[i]
-            count[i] = total
-            total += c
-        for i in range(n):
-            v = keys[i]
-            tmp[count[v >> shift]] = v
-            count[v >> shift] += 1
-        for i in range(n):
-            keys[i] = tmp[i]
+        _scatter(keys, tmp, n, bits - d, (<uint32_t>1 << d) - 1)
+        memcpy(keys, tmp, n * sizeof(uint32_t))
     for i in range(1, n):
         v = keys[i]
         j = i - 1

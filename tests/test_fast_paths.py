@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -112,36 +113,19 @@ def test_normalize_many_is_normalize_on_hostile_text(texts):
 
 # -- sentences ----------------------------------------------------------------------------------
 
+class _LettersOneByOne:
+    """``sentences._ENOUGH`` as first written: the piece's letters and digits counted one by one."""
+
+    @staticmethod
+    def search(text: str, start: int, end: int):
+        return sum(c.isalnum() for c in text[start:end]) >= sentences.MIN_SENTENCE_CHARS or None
+
+
 def reference_split(text: str) -> list[tuple[int, int]]:
     """``sentences.split`` as it was written first: the pattern tried everywhere, letters counted one by one."""
-    spans, pos = [], 0
-    for m in sentences._BOUNDARY.finditer(text):
-        end = m.start() + len(m.group(1) or "")
-        if end > pos:
-            spans.append([pos, end])
-        pos = m.end()
-    if pos < len(text):
-        spans.append([pos, len(text)])
-    merged, carry = [], None
-    for start, end in spans:
-        if carry is not None:
-            start = carry[0]
-        if sum(c.isalnum() for c in text[start:end]) < sentences.MIN_SENTENCE_CHARS:
-            carry = [start, end]
-            continue
-        carry = None
-        merged.append([start, end])
-    if carry is not None:
-        if merged:
-            merged[-1][1] = carry[1]
-        else:
-            merged.append(carry)
-    out = []
-    for start, end in merged:
-        piece = text[start:end]
-        if piece.strip():
-            out.append((start + len(piece) - len(piece.lstrip()), end - len(piece) + len(piece.rstrip())))
-    return out
+    with mock.patch.object(sentences, "_boundaries", sentences._BOUNDARY.finditer), \
+            mock.patch.object(sentences, "_ENOUGH", _LettersOneByOne):
+        return sentences.split(text)
 
 
 def matches(found) -> list:

@@ -318,12 +318,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         indptr = np.searchsorted(docs, np.arange(n_docs + 1, dtype=_U32))
         lengths = np.diff(indptr)
         if self.norm is not None and data.size:
-            filled = lengths > 0
-            if self.norm == "l2":
-                norms = np.sqrt(np.add.reduceat(np.square(data), indptr[:-1][filled]))
-            else:
-                norms = np.add.reduceat(np.abs(data), indptr[:-1][filled])
-            data /= np.repeat(norms, lengths[filled])
+            _normalise_rows(data, indptr, lengths, self.norm)
         return lengths, cols.astype(np.int32), data
 
     def _assemble(self, pieces, n_docs: int) -> sp.csr_matrix:
@@ -468,13 +463,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         lengths = np.where(np.diff(T.indptr) > 0, lengths, 0)
         cols, data = T.indices[keep], data[keep]
         if self.norm is not None and data.size:
-            indptr = np.concatenate(([0], np.cumsum(lengths)))
-            filled = lengths > 0
-            if self.norm == "l2":
-                norms = np.sqrt(np.add.reduceat(np.square(data), indptr[:-1][filled]))
-            else:
-                norms = np.add.reduceat(np.abs(data), indptr[:-1][filled])
-            data /= np.repeat(norms, lengths[filled])
+            _normalise_rows(data, np.concatenate(([0], np.cumsum(lengths))), lengths, self.norm)
         return self._assemble([(lengths, cols, data)], T.shape[0])
 
     def get_feature_names_out(self, input_features=None):
@@ -536,6 +525,17 @@ def kernel_weights(blocks, coef) -> np.ndarray | None:
     for j, column in enumerate(columns, start=1):
         weights[:, j] = column
     return weights
+
+
+def _normalise_rows(data: np.ndarray, indptr: np.ndarray, lengths: np.ndarray, norm: str) -> None:
+    """Divide each row's values (``data`` in CSR order, rows starting at ``indptr`` with ``lengths`` values) by
+    the row's L2 norm, or its L1 norm for ``norm="l1"``, in place; empty rows are left alone."""
+    filled = lengths > 0
+    if norm == "l2":
+        norms = np.sqrt(np.add.reduceat(np.square(data), indptr[:-1][filled]))
+    else:
+        norms = np.add.reduceat(np.abs(data), indptr[:-1][filled])
+    data /= np.repeat(norms, lengths[filled])
 
 
 def _kernel_block(block: "HashedTfidf", kind: str, lo: int, hi: int, bits: int, offset: int, texts) -> tuple:

@@ -25,7 +25,7 @@ from .errors import ModerationError
 from .features import HashedTfidf
 from .linear import LinearHead
 from .normalize import TextNormalizer, as_texts, is_dropped
-from .sentences import FEATURES, MAX_SENTENCES, combination_features, split_many
+from .sentences import FEATURES, MAX_SENTENCES, combination_features, combined_inputs, split_many
 
 __all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
 
@@ -150,47 +150,71 @@ class Model:
         """What is scored: each text whole, and with ``sentences`` each sentence of a longer one.
 
         Returns the normalised units, each unit's text index, whether it is a whole
-        text, and its character range in the original text.
+        text, and its character range in the original text. A text's units are
+        consecutive: the whole text, then its sentences in order.
         """
-        units, owner, whole, ranges = [], [], [], []
         normalized = self.normalizer.many(texts)
-        present = [i for i, n in enumerate(normalized) if len(n) - n.count(" ") >= MIN_TEXT_CHARS]
-        pieces: dict[int, list] = {}
-        if self.sentences:
-            parts = [(i, p[:MAX_SENTENCES]) for i, p in zip(present, split_many([texts[i] for i in present]))
-                     if len(p) >= 2]
-            sentences = iter(self.normalizer.many([texts[i][s:e] for i, p in parts for s, e in p]))
-            pieces = {i: [(span, next(sentences)) for span in p] for i, p in parts}
-        for i in present:
-            units.append(normalized[i])
-            owner.append(i)
-            whole.append(True)
-            ranges.append((0, len(texts[i])))
-            for span, sentence in pieces.get(i, ()):
-                if sentence:
-                    units.append(sentence)
-                    owner.append(i)
-                    whole.append(False)
-                    ranges.append(span)
-        return units, np.asarray(owner, dtype=np.int64), np.asarray(whole, dtype=bool), ranges
+        present = np.fromiter((len(n) - n.count(" ") >= MIN_TEXT_CHARS for n in normalized), dtype=bool,
+                              count=len(normalized))
+        present_idx = np.flatnonzero(present)
+        wholes = [normalized[i] for i in present_idx.tolist()]
+        if not self.sentences or not wholes:
+            return (wholes, present_idx.astype(np.int64), np.ones(len(wholes), dtype=bool),
+                    [(0, len(texts[i])) for i in present_idx.tolist()])
+        split = split_many([texts[i] for i in present_idx.tolist()])
+        # the sentences of the texts of two or more, in order, with their text's position among the present ones
+        pieces = [(k, p[:MAX_SENTENCES]) for k, p in enumerate(split) if len(p) >= 2]
+        position = np.repeat(np.fromiter((k for k, _ in pieces), dtype=np.int64, count=len(pieces)),
+                             np.fromiter((len(p) for _, p in pieces), dtype=np.int64, count=len(pieces)))
+        spans = [span for _, p in pieces for span in p]
+        originals = [texts[i] for i in present_idx[position].tolist()]
+        sentences = self.normalizer.many([t[s:e] for t, (s, e) in zip(originals, spans)])
+        kept = np.fromiter(map(bool, sentences), dtype=bool, count=len(sentences))
+        position = position[kept]
+        # each text's units: its whole text, then its kept sentences
+        n_sentences = np.bincount(position, minlength=len(wholes))
+        first = np.arange(len(wholes)) + np.concatenate(([0], np.cumsum(n_sentences)[:-1]))
+        total = len(wholes) + len(position)
+        is_whole = np.zeros(total, dtype=bool)
+        is_whole[first] = True
+        units = np.empty(total, dtype=object)
+        units[first] = wholes
+        units[~is_whole] = [s for s, k in zip(sentences, kept) if k]
+        owner = np.repeat(present_idx.astype(np.int64), n_sentences + 1)
+        starts = np.zeros(total, dtype=np.int64)
+        ends = np.zeros(total, dtype=np.int64)
+        ends[first] = [len(texts[i]) for i in present_idx.tolist()]
+        kept_spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)[kept]
+        starts[~is_whole], ends[~is_whole] = kept_spans[:, 0], kept_spans[:, 1]
+        return units.tolist(), owner, is_whole, list(zip(starts.tolist(), ends.tolist()))
 
     @staticmethod
     def _gather(n_texts: int, owner: np.ndarray, whole: np.ndarray, main: np.ndarray):
-        """Per text: whether it has content, its whole logit, its sentences' logits, and its leading unit (the
-        whole text, or a sentence scoring higher)."""
+        """Per text: whether it has content, its whole logit, its strongest sentence's logit (the whole logit when
+        it has no sentences), its number of sentences, and its leading unit (the whole text, or the first of its
+        sentences scoring highest when that is higher).
+
+        ``owner`` and ``whole`` are ``_units``'s: a text's units are consecutive, the whole text first.
+        """
         present = np.zeros(n_texts, dtype=bool)
         present[owner] = True
+        heads = np.flatnonzero(whole)
         whole_logit = np.zeros(n_texts)
-        whole_logit[owner[whole]] = main[whole]
+        whole_logit[owner[heads]] = main[heads]
+        sentence = ~whole
+        n_sentences = np.bincount(owner[sentence], minlength=n_texts)
+        strongest = whole_logit.copy()
+        with_sentences = np.flatnonzero(n_sentences)
+        if len(with_sentences):
+            strongest[with_sentences] = np.maximum.reduceat(main[sentence], np.concatenate(
+                ([0], np.cumsum(n_sentences[with_sentences])[:-1])))
+        # the first unit of each text holding its highest logit: the whole text wins ties
+        order = np.lexsort((np.arange(len(main)), -main, owner))
+        ranked_owner = owner[order]
+        firsts = np.flatnonzero(np.concatenate(([True], ranked_owner[1:] != ranked_owner[:-1])))
         lead = np.full(n_texts, -1, dtype=np.int64)
-        lead[owner[whole]] = np.flatnonzero(whole)
-        sentence_logits: list[list[float]] = [[] for _ in range(n_texts)]
-        for unit in np.flatnonzero(~whole):
-            t = owner[unit]
-            sentence_logits[t].append(main[unit])
-            if main[unit] > main[lead[t]]:
-                lead[t] = unit
-        return present, whole_logit, sentence_logits, lead
+        lead[ranked_owner[firsts]] = order[firsts]
+        return present, whole_logit, strongest, n_sentences, lead
 
     def combination_inputs(self, texts: Iterable) -> tuple[np.ndarray, np.ndarray]:
         """Per text, the calibrator's inputs (``sentences.FEATURES``) and whether the text has any content."""
@@ -199,19 +223,19 @@ class Model:
         if not units:
             return np.zeros((len(texts), len(FEATURES))), np.zeros(len(texts), dtype=bool)
         main = self.head.text_logits(units, whole)[:, 0]
-        present, whole_logit, sentence_logits, _ = self._gather(len(texts), owner, whole, main)
-        return combination_features(whole_logit, [np.asarray(s) for s in sentence_logits]), present
+        present, whole_logit, strongest, n_sentences, _ = self._gather(len(texts), owner, whole, main)
+        return combined_inputs(whole_logit, strongest, n_sentences), present
 
     def _combine(self, n_texts: int, owner: np.ndarray, whole: np.ndarray, logits: np.ndarray):
         """Per text: its score, the unit that leads it, and whether it has any content."""
         score = np.zeros(n_texts, dtype=np.float64)
-        present, whole_logit, sentence_logits, lead = self._gather(n_texts, owner, whole, logits[:, 0])
+        present, whole_logit, strongest, n_sentences, lead = self._gather(n_texts, owner, whole, logits[:, 0])
         idx = np.flatnonzero(present)
         if self.calibrator is None:  # the whole text decides
             score[idx] = 1.0 / (1.0 + np.exp(-whole_logit[idx]))
             lead[idx] = np.flatnonzero(whole)
         else:
-            features = combination_features(whole_logit[idx], [np.asarray(sentence_logits[t]) for t in idx])
+            features = combined_inputs(whole_logit[idx], strongest[idx], n_sentences[idx])
             score[idx] = self.calibrator.predict_proba(features)[:, 1]
         return score, lead, present
 

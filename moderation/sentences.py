@@ -21,7 +21,7 @@ try:  # the compiled kernel (setup.py) splits a block of texts in one call, to t
 except ImportError:  # pragma: no cover - a source checkout without a build
     _split_many = None
 
-__all__ = ["split", "split_many", "combination_features", "FEATURES", "MAX_SENTENCES"]
+__all__ = ["split", "split_many", "combination_features", "combined_inputs", "FEATURES", "MAX_SENTENCES"]
 
 # A sentence ends at ., ! or ? (repeated, and followed by closing quotes or brackets) before white space,
 # or at a line break.
@@ -118,5 +118,10 @@ def combination_features(whole: np.ndarray, sentence_logits: list[np.ndarray]) -
     """Per text, the combiner's inputs: the whole text's logit, the strongest of its sentences' logits (the whole
     text's when it has one sentence) and log(number of sentences)."""
     strongest = np.array([s.max() if len(s) else w for w, s in zip(whole, sentence_logits)], dtype=float)
-    counts = np.array([max(len(s), 1) for s in sentence_logits], dtype=float)
-    return np.column_stack([whole, strongest, np.log(counts)])
+    return combined_inputs(whole, strongest, np.array([len(s) for s in sentence_logits]))
+
+
+def combined_inputs(whole: np.ndarray, strongest: np.ndarray, n_sentences: np.ndarray) -> np.ndarray:
+    """``combination_features`` from its parts: the whole logits, the strongest sentences' logits (the whole
+    logit for a text without sentences) and the numbers of sentences (0 or 1 count as 1)."""
+    return np.column_stack([whole, strongest, np.log(np.maximum(n_sentences, 1).astype(float))])

@@ -335,22 +335,26 @@ def normalize_many(texts: list[str], markers: bool = False) -> list[str]:
     """
     if markers:
         return [normalize(t, True) for t in texts]
-    out: list[str | None] = [None if isinstance(t, str) else "" for t in texts]
-    todo = [i for i, o in enumerate(out) if o is None]
+    strings = [i for i, t in enumerate(texts) if isinstance(t, str)]
+    everything = len(strings) == len(texts)
     collapse = _collapse_many if _collapse_many is not None else _collapse_numpy
-    collapsed, flags = collapse([texts[i] for i in todo], _FOLD_TABLE)
-    for k, i in enumerate(todo):
+    collapsed, flags = collapse(texts if everything else [texts[i] for i in strings], _FOLD_TABLE)
+    # only the flagged texts need more than folding and collapsing
+    for k in np.flatnonzero(np.frombuffer(flags, dtype=np.uint8)).tolist():
         found = flags[k]
-        if not found:
-            out[i] = collapsed[k]
-        elif found & _OTHER:
-            out[i] = normalize(texts[i])
+        if found & _OTHER:
+            collapsed[k] = normalize(texts[strings[k]])
         else:  # steps 1-3 give the collapsed text: the last two may change it
             text = collapsed[k]
             decoded = _WORD.sub(lambda m: _decode_word(m)[0], text) if found & _LEETSPEAK else text
             if decoded != text or found & _STRETCHED:
                 text = " ".join(_STRETCH.sub(r"\1", decoded).split())
-            out[i] = text
+            collapsed[k] = text
+    if everything:
+        return collapsed
+    out = [""] * len(texts)
+    for k, i in enumerate(strings):
+        out[i] = collapsed[k]
     return out
 
 

@@ -688,6 +688,10 @@ cdef inline unsigned char _cls(uint32_t c) noexcept nogil:
     return _CLS[c] if c < 128 else 0
 
 
+cdef inline bint _ascii_alnum(uint32_t c) noexcept nogil:  # re's [a-z0-9]
+    return (97 <= c <= 122) or (48 <= c <= 57)
+
+
 def collapse_many(list texts, object fold):
     """Per text: its folded words joined by single spaces, and what ``normalize_many`` needs to know of it.
 
@@ -695,9 +699,8 @@ def collapse_many(list texts, object fold):
     The second list holds per text: bit 1, a ``_WORD`` token that decoding might
     change (a letter next to a leetspeak or mask character other than ``!``, or
     ``!`` before a letter or such a character); bit 2, a letter three times in a
-    row; bit 4, a control character, ``http``, ``www.``, or the start of a
-    ``_SPACED`` match (a character, a separator, a character, the same
-    separator, a character, after none of its look-behind characters). These are
+    row; bit 4, a control character, ``http``, ``www.``, or a ``_SPACED``
+    match (see ``normalize._collapse_numpy``). These are
     the numpy checks of ``normalize_many``, made while the text is copied.
     """
     cdef list out = []
@@ -763,7 +766,8 @@ def collapse_many(list texts, object fold):
                                           and buf[j + 3] == 46)):
                         f |= 4
                     if (j + 4 < m and (a & 4) and (b2 & 8) and (_cls(buf[j + 2]) & 4) and buf[j + 3] == buf[j + 1]
-                            and (_cls(buf[j + 4]) & 4) and (j == 0 or not (_cls(buf[j - 1]) & 16))):
+                            and (_cls(buf[j + 4]) & 4) and (j == 0 or not (_cls(buf[j - 1]) & 16))
+                            and (j + 5 == m or not _ascii_alnum(buf[j + 5]))):
                         f |= 4
             flags[i] = f
             out.append(PyUnicode_FromKindAndData(4, buf, m))  # stored as compactly as its characters allow

@@ -325,7 +325,8 @@ def normalize_many(texts: list[str], markers: bool = False) -> list[str]:
     text is plain when it has no control character (what folding would turn into
     a space), no ``http`` or ``www.``, nothing ``_SPACED`` could match (a
     character, a separator, a character, the same separator, a character, after
-    none of its look-behind characters), no letter three times in a row, and no
+    none of its look-behind characters, and not a run of just three characters
+    followed by a letter or digit, as in "it's a shame"), no letter three times in a row, and no
     ``_WORD`` token that decoding could change: a token with a leetspeak or mask
     character must have no letter, or be letters followed by ``!``
     (``_decode_word`` leaves both alone). A text that fails only the last two goes
@@ -379,11 +380,16 @@ def _collapse_numpy(texts: list[str], fold) -> tuple[list[str], bytes]:
     letter = (cls & 1).astype(bool)
     if n >= 3:  # a letter three times: _STRETCH
         stretched[:-2] = (b[:-2] == b[1:-1]) & (b[1:-1] == b[2:]) & letter[:-2]
-    if n >= 5:  # what a _SPACED match starts with
+    if n >= 5:  # where a _SPACED match starts
+        # A character, a separator, a character, the same separator, a character, after none of the look-behind
+        # characters, starts a match unless the run stops at three characters and a letter or digit follows (the
+        # look-ahead): a longer run matches with a separator after its third character.
         spaced_char = (cls & 4).astype(bool)
         start = (spaced_char[:-4] & (cls[1:-3] & 8).astype(bool) & spaced_char[2:-2] & (b[3:-1] == b[1:-3])
                  & spaced_char[4:])
         start[1:] &= ~(cls[:-5] & 16).astype(bool)
+        ascii_alnum = ((b >= 97) & (b <= 122)) | ((b >= 48) & (b <= 57))
+        start[:-1] &= ~ascii_alnum[5:]
         other[:-4] |= start
     if n >= 4:  # http, www.
         other[:-3] |= (((b[:-3] == 104) & (b[1:-2] == 116) & (b[2:-1] == 116) & (b[3:] == 112))

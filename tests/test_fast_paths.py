@@ -38,6 +38,8 @@ SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 # Characters the fast normaliser's checks look at, in runs that make them meet.
 TRICKY = st.text(alphabet=st.sampled_from(list("abcxyzIAé 1034589@$!*#%|+_.-\t\n\x00\x7fhtpw:/") + ["ß", "ｆ", "\u200b"]),
                  max_size=40)
+# Runs of single characters and separators, as _SPACED matches them, and the look-around characters.
+SPACED = st.lists(st.sampled_from(list("ab1@!*s") + [" ", " ", ".", "-", "_", "#", "é", "'"]), max_size=16).map("".join)
 # Where sentences end, and what can stand around the end.
 BOUNDARY_TEXT = st.text(alphabet=st.sampled_from(list(".!?…\r\n \t\"'”’)]ab1_") + ["\u2028", "\u00a0", "\x1c"]),
                         max_size=40)
@@ -109,6 +111,24 @@ def test_normalize_many_is_normalize_on_hostile_text(texts):
     assert module._collapse_numpy(texts, module._FOLD_TABLE) == (
         module._collapse_many(texts, module._FOLD_TABLE) if module._collapse_many else
         module._collapse_numpy(texts, module._FOLD_TABLE))
+
+
+SPACED_EDGES = ["it's a shame", "that's a b c d", "s a s", "s a s.", "x a y a z1", "a b c d1", "a-b-c", "a-b-cd",
+                "u.s.a", "u.s.a.", "u.s.as", "#a b c", "a b c", "ab c d e", "a.b.c.d", "a_b_c", "a b c é"]
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, HOSTILE, TRICKY, SPACED), max_size=12))
+@example(SPACED_EDGES)
+def test_the_spaced_check_is_exact(texts):
+    # a text is sent through normalize() for a _SPACED match only when there is one: the check is no looser
+    from moderation import normalize as module
+
+    for collapse in filter(None, (module._collapse_many, module._collapse_numpy)):
+        collapsed, flags = collapse(texts, module._FOLD_TABLE)
+        for text, f in zip(collapsed, flags):
+            if not any(ord(c) < 32 or ord(c) == 127 for c in text) and "http" not in text and "www." not in text:
+                assert bool(f & module._OTHER) == bool(module._SPACED.search(text)), text
 
 
 # -- sentences ----------------------------------------------------------------------------------

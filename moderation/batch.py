@@ -237,11 +237,12 @@ def _work(task):
 
 
 def _ordered_map(model: Model, tasks, jobs: int):
-    """Score tasks on ``jobs`` processes, yielding results in task order, at most 2×jobs in flight.
+    """Score tasks on ``jobs`` processes, yielding results in task order.
 
-    This process is one of them: it scores every ``jobs``-th task itself, when
-    that task's turn comes, while ``jobs - 1`` workers score the others, so a
-    run takes one process fewer (and its memory) than it has jobs.
+    This process is one of them: while the oldest task sent to the ``jobs - 1``
+    workers is not done, it scores the next task itself, so it is never idle
+    and takes a smaller share when reading and writing keep it busy. A run
+    takes one process fewer (and its memory) than it has jobs.
     """
     if jobs <= 1:
         for task in tasks:
@@ -262,20 +263,42 @@ def _ordered_map(model: Model, tasks, jobs: int):
 
 
 def _scored_here_and_there(model: Model, tasks, jobs: int, ctx):
+    in_flight = 2 * (jobs - 1)  # tasks queued for the workers
+    most = 4 * jobs  # results held before the oldest must be waited for
     with ctx.Pool(jobs - 1, initializer=_init_worker, initargs=(model,)) as pool:
-        pending: deque = deque()
+        pending: deque = deque()  # (scored here, result or AsyncResult), in task order
+        sent = 0
+        remaining = iter(tasks)
+        exhausted = False
 
-        def result(item):
-            local, value = item
-            return _run(model, value) if local else value.get()
+        def take():
+            nonlocal exhausted
+            task = next(remaining, None)
+            exhausted = task is None
+            return task
 
-        for i, task in enumerate(tasks):
-            local = i % jobs == jobs - 1
-            pending.append((local, task if local else pool.apply_async(_work, (task,))))
-            if len(pending) >= 2 * jobs:
-                yield result(pending.popleft())
-        while pending:
-            yield result(pending.popleft())
+        while True:
+            while not exhausted and sent < in_flight and len(pending) < most:
+                task = take()
+                if task is not None:
+                    pending.append((False, pool.apply_async(_work, (task,))))
+                    sent += 1
+            if not pending:
+                return
+            here, value = pending[0]
+            if here or value.ready():
+                pending.popleft()
+                if not here:
+                    sent -= 1
+                yield value if here else value.get()
+                continue
+            task = take() if len(pending) < most else None
+            if task is not None:
+                pending.append((True, _run(model, task)))
+            else:
+                pending.popleft()
+                sent -= 1
+                yield value.get()
 
 
 def default_jobs() -> int:

@@ -12,6 +12,7 @@ continued with ``resume=True``.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -244,10 +245,13 @@ def _ordered_map(model: Model, tasks, jobs: int):
     and takes a smaller share when reading and writing keep it busy. A run
     takes one process fewer (and its memory) than it has jobs.
     """
-    if jobs <= 1:
-        for task in tasks:
+    tasks = iter(tasks)
+    first = list(itertools.islice(tasks, 2))
+    if jobs <= 1 or len(first) < 2:  # one chunk: starting workers would take longer than it does
+        for task in itertools.chain(first, tasks):
             yield _run(model, task)
         return
+    tasks = itertools.chain(first, tasks)
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
     if "fork" in methods:

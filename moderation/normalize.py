@@ -174,9 +174,9 @@ def _join_spaced_letters(run: str) -> tuple[str, list[int]]:
 
 def _resolve_masked(word: str) -> str | None:
     """The first lexicon word that ``word`` (letters plus mask characters) could stand for."""
-    pattern = re.compile("".join("[a-z]" if c in _MASKS else re.escape(c) for c in word))
     for candidate in _LEXICON_BY_LEN.get(len(word), ()):
-        if pattern.fullmatch(candidate):
+        # a mask stands for any letter a-z, every other character for itself
+        if all(("a" <= c <= "z") if w in _MASKS else c == w for c, w in zip(candidate, word)):
             return candidate
     return None
 

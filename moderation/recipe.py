@@ -178,19 +178,21 @@ def trainable(pool: pd.DataFrame, recipe: Recipe) -> pd.DataFrame:
     negatives stay, so the model does not learn that the corpus's style (tweets)
     means abuse.
     """
-    from .normalize import LEXICON, OBSCENITIES, normalize
+    from .normalize import LEXICON, OBSCENITIES, as_texts, normalize_many
 
     if recipe.obscene_from_lexicon and "obscene" in pool.columns:
         obscenity = re.compile(r"\b(?:" + "|".join(map(re.escape, OBSCENITIES)) + r")\b")
         unknown = pool["obscene"].isna()
         pool = pool.copy()
-        pool.loc[unknown, "obscene"] = pool.loc[unknown, "text"].map(
-            lambda t: float(bool(obscenity.search(normalize(t))))).astype("Float64")
+        texts = normalize_many(as_texts(pool.loc[unknown, "text"]))
+        pool.loc[unknown, "obscene"] = pd.array([float(bool(obscenity.search(t))) for t in texts], dtype="Float64")
     if not recipe.unreliable_negatives:
         return pool.reset_index(drop=True)
     lexicon = re.compile(r"\b(?:" + "|".join(map(re.escape, LEXICON)) + r")\b")
-    suspect = pool["source"].isin(recipe.unreliable_negatives) & (pool["label"] == 0)
-    suspect &= pool["text"].map(lambda t: bool(lexicon.search(normalize(t))))
+    suspect = (pool["source"].isin(recipe.unreliable_negatives) & (pool["label"] == 0)).to_numpy(dtype=bool, copy=True)
+    rows = np.flatnonzero(suspect)
+    texts = normalize_many(as_texts(pool["text"].iloc[rows]))
+    suspect[rows] = [bool(lexicon.search(t)) for t in texts]
     return pool[~suspect].reset_index(drop=True)
 
 

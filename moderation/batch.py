@@ -247,23 +247,25 @@ def _ordered_map(model: Model, tasks, jobs: int):
     """
     tasks = iter(tasks)
     first = list(itertools.islice(tasks, 2))
-    if jobs <= 1 or len(first) < 2:  # one chunk: starting workers would take longer than it does
-        for task in itertools.chain(first, tasks):
-            yield _run(model, task)
-        return
     tasks = itertools.chain(first, tasks)
-    methods = mp.get_all_start_methods()
-    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-    if "fork" in methods:
+    parallel = jobs > 1 and len(first) == 2  # one chunk: starting workers would take longer than it does
+    fork = parallel and "fork" in mp.get_all_start_methods()
+    if fork:
         # what scoring builds on first use (the kernel's table of weights, the hashing tables) is built once
         # here, so that the forked workers share it instead of each building its own copy
         model.score_table(["warm up"])
-        gc.freeze()  # the objects made so far stay shared: the collector does not touch their pages in the workers
+    # The objects made so far (the model, the libraries) are left out of garbage collection while scoring:
+    # the collector traversed them again and again (about 9% of the time), and forked workers keep sharing
+    # their pages instead of the collector writing to them.
+    gc.freeze()
     try:
-        yield from _scored_here_and_there(model, tasks, jobs, ctx)
+        if not parallel:
+            for task in tasks:
+                yield _run(model, task)
+        else:
+            yield from _scored_here_and_there(model, tasks, jobs, mp.get_context("fork" if fork else "spawn"))
     finally:
-        if "fork" in methods:
-            gc.unfreeze()
+        gc.unfreeze()
 
 
 def _scored_here_and_there(model: Model, tasks, jobs: int, ctx):

@@ -24,8 +24,10 @@ every error is in Google's shape (``{"error": {"code", "message", "status", "det
 from __future__ import annotations
 
 import datetime as _dt
+import gc
 import os
 import secrets
+from contextlib import asynccontextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -241,7 +243,20 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
     templates.env.filters["when"] = when
     templates.env.filters["category"] = lambda c: CATEGORY_LABELS.get(c, c) if c else "no category"
 
-    app = FastAPI(title="moderation review queue", docs_url=None, redoc_url=None, openapi_url=None)
+    @asynccontextmanager
+    async def lifespan(app):
+        if model is not None:
+            model.score(["warm up"])  # what scoring builds on first use is built before the first request
+        # What exists once the app has started (the model, the libraries) is left out of garbage collection
+        # while it serves: a full collection traversed all of it, a pause of its own in a request's latency.
+        gc.freeze()
+        try:
+            yield
+        finally:
+            gc.unfreeze()
+
+    app = FastAPI(title="moderation review queue", docs_url=None, redoc_url=None, openapi_url=None,
+                  lifespan=lifespan)
     app.state.store = store
     app.state.model = model
     app.state.templates = templates

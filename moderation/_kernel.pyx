@@ -47,11 +47,9 @@ cdef struct Buffers:
     uint32_t* cp        # code points of one text (white space as 32, word characters marked)
     uint32_t* tok       # token hashes; a padded word's character values
     Py_ssize_t cap_keys, cap_cp
-    # the sentences' distinct char columns and counts, and two buffers to merge them in
+    # the sentences' char columns, one after the other, then the distinct ones with their counts
     uint32_t* arena_cols
     uint32_t* arena_counts
-    uint32_t* merge_cols
-    uint32_t* merge_counts
     Py_ssize_t cap_arena
 
 
@@ -277,25 +275,6 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
     return 0
 
 
-cdef Py_ssize_t _merge(const uint32_t* a, const uint32_t* ac, Py_ssize_t na, const uint32_t* b, const uint32_t* bc,
-                       Py_ssize_t nb, uint32_t* out, uint32_t* oc) noexcept nogil:
-    """Merge two sorted lists of distinct columns with counts, adding the counts of a column in both."""
-    cdef Py_ssize_t i = 0, j = 0, n = 0
-    while i < na and j < nb:
-        if a[i] < b[j]:
-            out[n] = a[i]; oc[n] = ac[i]; i += 1
-        elif b[j] < a[i]:
-            out[n] = b[j]; oc[n] = bc[j]; j += 1
-        else:
-            out[n] = a[i]; oc[n] = ac[i] + bc[j]; i += 1; j += 1
-        n += 1
-    while i < na:
-        out[n] = a[i]; oc[n] = ac[i]; i += 1; n += 1
-    while j < nb:
-        out[n] = b[j]; oc[n] = bc[j]; j += 1; n += 1
-    return n
-
-
 cdef int _grow(Buffers* buf, Py_ssize_t keys, Py_ssize_t chars) noexcept nogil:
     if keys > buf.cap_keys:
         free(buf.keys); free(buf.tmp); free(buf.counts); free(buf.cols); free(buf.data); free(buf.sq)
@@ -320,13 +299,11 @@ cdef int _grow(Buffers* buf, Py_ssize_t keys, Py_ssize_t chars) noexcept nogil:
 
 cdef int _grow_arena(Buffers* buf, Py_ssize_t size) noexcept nogil:
     if size > buf.cap_arena:
-        free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts)
+        free(buf.arena_cols); free(buf.arena_counts)
         buf.arena_cols = <uint32_t*>malloc(size * sizeof(uint32_t))
         buf.arena_counts = <uint32_t*>malloc(size * sizeof(uint32_t))
-        buf.merge_cols = <uint32_t*>malloc(2 * size * sizeof(uint32_t))
-        buf.merge_counts = <uint32_t*>malloc(2 * size * sizeof(uint32_t))
         buf.cap_arena = size
-        if not (buf.arena_cols and buf.arena_counts and buf.merge_cols and buf.merge_counts):
+        if not (buf.arena_cols and buf.arena_counts):
             return -1
     return 0
 
@@ -334,7 +311,7 @@ cdef int _grow_arena(Buffers* buf, Py_ssize_t size) noexcept nogil:
 cdef void _free(Buffers* buf) noexcept nogil:
     free(buf.keys); free(buf.tmp); free(buf.counts); free(buf.cols); free(buf.data); free(buf.sq)
     free(buf.cp); free(buf.tok)
-    free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts)
+    free(buf.arena_cols); free(buf.arena_counts)
 
 
 cdef void _set_block(Block* b, tuple spec):
@@ -441,18 +418,17 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     ``parts[i] = k`` (k >= 2) says that the next k texts are the sentences of
     ``texts[i]``: when ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (checked
     here), its words are theirs, so its char n-grams are theirs together, and
-    they are counted by merging theirs instead of hashing and sorting them again.
+    they are counted from theirs, sorted together, instead of hashed again.
     The arrays given must outlive the call (they are read without copies).
     """
     cdef Block bw, bc
     cdef Buffers buf
-    cdef Py_ssize_t i, c, k, length, n_keys, m, used, n_merged, n_next
+    cdef Py_ssize_t i, c, k, length, n_keys, m, used
     cdef Py_ssize_t n_cols = weights.shape[1] - 1
     cdef Py_ssize_t n_texts = len(texts)
     cdef int status = 0
     cdef const double* w = &weights[0, 0]
     cdef const uint32_t* T = &table[0]
-    cdef uint32_t* swap
     if out.shape[0] != n_texts or out.shape[1] != n_cols:
         raise ValueError("out must have one row per text and one column per coefficient column")
     if parts is not None and parts.shape[0] != n_texts:
@@ -467,41 +443,29 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
         while i < n_texts:
             k = parts[i] if parts is not None else 0
             if k >= 2 and i + k < n_texts and _joins(texts, i, k):
-                # the sentences first, keeping their distinct char columns and counts
+                # the sentences first, keeping their char columns one after the other
                 if _grow_arena(&buf, _bound(&bw, &bc, PyUnicode_GET_LENGTH(texts[i]))) != 0:
                     raise MemoryError()
                 used = 0
-                n_merged = 0
                 for c in range(i + 1, i + k + 1):
                     length = _read(texts[c], &buf, &bw, &bc)
                     status = _words(&bw, T, power, &buf, length, w, n_cols, &out[c, 0])
                     if status != 0:
                         break
                     n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
+                    memcpy(buf.arena_cols + used, buf.keys, n_keys * sizeof(uint32_t))
+                    used += n_keys
                     m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bc.bits)
                     status = _weigh_dot(&bc, buf.keys, buf.counts, m, &buf, w, n_cols, &out[c, 0])
                     if status != 0:
                         break
-                    if c == i + 1:
-                        memcpy(buf.arena_cols, buf.keys, m * sizeof(uint32_t))
-                        memcpy(buf.arena_counts, buf.counts, m * sizeof(uint32_t))
-                        n_merged = m
-                    else:
-                        n_next = _merge(buf.arena_cols, buf.arena_counts, n_merged, buf.keys, buf.counts, m,
-                                        buf.merge_cols, buf.merge_counts)
-                        swap = buf.arena_cols
-                        buf.arena_cols = buf.merge_cols
-                        buf.merge_cols = swap
-                        swap = buf.arena_counts
-                        buf.arena_counts = buf.merge_counts
-                        buf.merge_counts = swap
-                        n_merged = n_next
                 if status == 0:
+                    # reading the whole text sizes the buffers for it: its bound holds every column kept
                     length = _read(texts[i], &buf, &bw, &bc)
                     status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
                 if status == 0:
-                    status = _weigh_dot(&bc, buf.arena_cols, buf.arena_counts, n_merged, &buf, w, n_cols,
-                                        &out[i, 0])
+                    m = _distinct(buf.arena_cols, used, buf.arena_counts, buf.tmp, bc.bits)
+                    status = _weigh_dot(&bc, buf.arena_cols, buf.arena_counts, m, &buf, w, n_cols, &out[i, 0])
                 i += k + 1
             else:
                 length = _read(texts[i], &buf, &bw, &bc)

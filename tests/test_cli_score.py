@@ -187,3 +187,29 @@ def test_categories_need_a_model_with_categories(small_model_dir, comments):
     result = score(comments, "--model", small_model_dir, "--categories")
     assert result.exit_code == 2
     assert result.stderr == "Error: this model has no categories (train it on data with category labels)\n"
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_scoring_leaves_the_garbage_collector_as_it_found_it(small_model, tmp_path, jobs):
+    # scoring freezes what exists when it starts out of garbage collection, and undoes it however it ends
+    import gc
+
+    from moderation.batch import score_file
+
+    path = tmp_path / "in.csv"
+    pd.DataFrame({"id": range(60), "text": [f"comment {i} on the budget" for i in range(60)]}).to_csv(path, index=False)
+    seen = []
+
+    def watch(rows, *fraction):
+        seen.append(gc.get_freeze_count())
+
+    score_file(small_model, path, tmp_path / "out.csv", chunk_rows=10, jobs=jobs, progress=watch)
+    assert len(seen) >= 6 and min(seen) > 0, seen
+    assert gc.get_freeze_count() == 0
+
+    def stop(rows, *fraction):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        score_file(small_model, path, tmp_path / "out2.csv", chunk_rows=10, jobs=jobs, progress=stop)
+    assert gc.get_freeze_count() == 0

@@ -27,6 +27,18 @@ def test_every_route_but_healthz_runs_in_the_thread_pool():
     assert len(routes) > 15
 
 
+def test_the_app_freezes_what_exists_at_start_up_out_of_garbage_collection(small_model):
+    # a full collection over the model and the libraries would be a pause inside some request's latency
+    import gc
+
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app("sqlite://", model=small_model, secret="s")) as client:
+        assert gc.get_freeze_count() > 0
+        assert client.get("/healthz").json() == {"status": "ok"}
+    assert gc.get_freeze_count() == 0
+
+
 @pytest.mark.slow
 def test_healthz_stays_fast_while_clients_guess_passwords(small_model_dir, tmp_path):
     spec = importlib.util.spec_from_file_location("moderation_benchmark_healthz", BENCH)

@@ -6,14 +6,15 @@
 The fast paths (``normalize_many``, the compiled ``split_many``, ``Model._units``,
 the compiled kernel behind ``LinearHead.text_logits`` and ``Model._gather``) are
 each held to a reference written the plain way: ``normalize`` one text at a
-time, ``sentences.split``, the units built one text at a time, the logits as
-``hstack(block.transform(units)) @ coef`` through scipy's sparse product, and
-the combiner's inputs and leading units one unit at a time. The
-tests do this on our texts and on generated ones; this does it at scale.
+time, ``sentences.split``, the units built one text at a time and the combiner's
+inputs and leading units one unit at a time (``tests/references.py``), and the
+logits as ``hstack(block.transform(units)) @ coef`` through scipy's sparse
+product. The tests do this on our texts and on generated ones; this does it at
+scale.
 
 The comments are made from the corpora's texts (``../shared/data``): each one
-joins one to four texts drawn at random with a space, a line break or nothing,
-so that almost every comment is new and many hold several sentences. Writes
+joins one to four texts drawn at random with a space, a line break, ". " or
+nothing, so that almost every comment is new and many hold several sentences. Writes
 ``results/identical.md`` and ``results/identical.json``: per stage, how many
 items differ and the largest absolute difference of the logits.
 """
@@ -32,6 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # the references the tests hold the fast paths to
 
 BLOCK = 20_000  # comments checked at a time (bounds the reference's sparse matrices)
 
@@ -54,50 +56,6 @@ def comments(data: Path, rows: int, seed: int = 0) -> list[str]:
     return out
 
 
-def reference_units(model, texts):
-    """``Model._units`` one text at a time, as it was first written."""
-    from moderation.model import MAX_SENTENCES, MIN_TEXT_CHARS
-    from moderation.normalize import normalize
-    from moderation.sentences import split
-
-    units, owner, whole = [], [], []
-    for i, text in enumerate(texts):
-        normalized = normalize(text)
-        if len(normalized) - normalized.count(" ") < MIN_TEXT_CHARS:
-            continue
-        units.append(normalized)
-        owner.append(i)
-        whole.append(True)
-        parts = split(text) if model.sentences else []
-        if len(parts) < 2:
-            continue
-        for start, end in parts[:MAX_SENTENCES]:
-            sentence = normalize(text[start:end])
-            if sentence:
-                units.append(sentence)
-                owner.append(i)
-                whole.append(False)
-    return units, owner, whole
-
-
-def reference_combination(n_texts: int, owner, whole, main: np.ndarray):
-    """The combiner's inputs and each text's leading unit, one unit at a time (``Model._gather`` as first
-    written): the whole text leads unless a sentence scores higher, the first such sentence winning ties."""
-    from moderation.sentences import combination_features
-
-    whole_logit = np.zeros(n_texts)
-    lead = np.full(n_texts, -1, dtype=np.int64)
-    sentence_logits: list[list[float]] = [[] for _ in range(n_texts)]
-    for unit, (t, is_whole) in enumerate(zip(owner, whole)):
-        if is_whole:
-            whole_logit[t], lead[t] = main[unit], unit
-        else:
-            sentence_logits[t].append(main[unit])
-            if main[unit] > main[lead[t]]:
-                lead[t] = unit
-    return combination_features(whole_logit, [np.asarray(s) for s in sentence_logits]), lead
-
-
 def check(model, texts: list[str]) -> dict:
     """One block: the differences of each stage from its reference."""
     import scipy.sparse as sp
@@ -105,14 +63,15 @@ def check(model, texts: list[str]) -> dict:
     from moderation.model import MAX_TEXT_CHARS
     from moderation.normalize import normalize, normalize_many
     from moderation.sentences import combined_inputs, split, split_many
+    from references import reference_combination, reference_units
 
     texts = [t[:MAX_TEXT_CHARS] for t in texts]
     fast_norm = normalize_many(texts)
     norm_diff = sum(a != normalize(t) for a, t in zip(fast_norm, texts))
     split_diff = sum(a != split(t) for a, t in zip(split_many(texts), texts))
-    units, owner, whole, _ = model._units(texts)
-    ref_units, ref_owner, ref_whole = reference_units(model, texts)
-    units_diff = int(units != ref_units or owner.tolist() != ref_owner or whole.tolist() != ref_whole)
+    units, owner, whole, ranges = model._units(texts)
+    ref_units, ref_owner, ref_whole, ref_ranges = reference_units(model, texts)
+    units_diff = int((units, owner.tolist(), whole.tolist(), ranges) != (ref_units, ref_owner, ref_whole, ref_ranges))
     head = model.head
     fast = head.text_logits(units, whole)
     coef, intercept = head.stacked

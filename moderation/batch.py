@@ -251,9 +251,7 @@ def _ordered_map(model: Model, tasks, jobs: int):
     parallel = jobs > 1 and len(first) == 2  # one chunk: starting workers would take longer than it does
     fork = parallel and "fork" in mp.get_all_start_methods()
     if fork:
-        # what scoring builds on first use (the kernel's table of weights, the hashing tables) is built once
-        # here, so that the forked workers share it instead of each building its own copy
-        model.score_table(["warm up"])
+        model.warm_up()  # built once here, the forked workers share it instead of each building its own copy
     # The objects made so far (the model, the libraries) are left out of garbage collection while scoring:
     # the collector traversed them again and again (about 9% of the time), and forked workers keep sharing
     # their pages instead of the collector writing to them.

@@ -22,7 +22,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .card import ModelCard
 from .errors import ModerationError
-from .features import HashedTfidf
+from .features import HashedTfidf, _exclusive_cumsum
 from .linear import LinearHead
 from .normalize import TextNormalizer, as_texts, is_dropped
 from .sentences import FEATURES, MAX_SENTENCES, combination_features, combined_inputs, split_many
@@ -173,7 +173,7 @@ class Model:
         position = position[kept]
         # each text's units: its whole text, then its kept sentences
         n_sentences = np.bincount(position, minlength=len(wholes))
-        first = np.arange(len(wholes)) + np.concatenate(([0], np.cumsum(n_sentences)[:-1]))
+        first = np.arange(len(wholes)) + _exclusive_cumsum(n_sentences)
         total = len(wholes) + len(position)
         is_whole = np.zeros(total, dtype=bool)
         is_whole[first] = True
@@ -206,8 +206,8 @@ class Model:
         strongest = whole_logit.copy()
         with_sentences = np.flatnonzero(n_sentences)
         if len(with_sentences):
-            strongest[with_sentences] = np.maximum.reduceat(main[sentence], np.concatenate(
-                ([0], np.cumsum(n_sentences[with_sentences])[:-1])))
+            strongest[with_sentences] = np.maximum.reduceat(main[sentence],
+                                                            _exclusive_cumsum(n_sentences[with_sentences]))
         # the first unit of each text holding its highest logit: the whole text wins ties
         order = np.lexsort((np.arange(len(main)), -main, owner))
         ranked_owner = owner[order]
@@ -265,6 +265,11 @@ class Model:
                     reason_strings[explained] = top
         # one frame made at once: inserting its columns one by one took most of the time of a short call
         return pd.DataFrame({"score": scores, **(cat_scores if categories else {}), "reasons": reason_strings})
+
+    def warm_up(self) -> None:
+        """Build what scoring builds on first use (the kernel's table of weights, the hashing tables), so that the
+        first real call does not pay for it and forked workers share it."""
+        self.score_table(["warm up"])
 
     def top_categories(self, texts: Iterable) -> list[str]:
         """Per text, the category with the highest score (for a model with categories)."""

@@ -26,9 +26,10 @@ from hypothesis import strategies as st
 from conftest import skip_or_fail
 from moderation import features, sentences
 from moderation.features import HashedTfidf
-from moderation.model import MAX_SENTENCES, MIN_TEXT_CHARS
 from moderation.normalize import normalize, normalize_many
 from moderation.recipe import Recipe
+from moderation.sentences import combined_inputs
+from references import reference_combination, reference_units
 from test_features import random_texts
 from test_properties import HOSTILE, LONG_RUNS, PIECES, TEXT
 
@@ -240,35 +241,6 @@ def test_kernel_declines_what_it_does_not_compute(blocks):
 
 # -- a model's units ----------------------------------------------------------------------------
 
-def reference_units(model, texts):
-    """``Model._units`` as it was written first: one text at a time."""
-    units, owner, whole, ranges = [], [], [], []
-    for i, text in enumerate(texts):
-        normalized = normalize(text)
-        if len(normalized) - normalized.count(" ") < MIN_TEXT_CHARS:
-            continue
-        units.append(normalized)
-        owner.append(i)
-        whole.append(True)
-        ranges.append((0, len(text)))
-        if not model.sentences:
-            continue
-        parts = split(text)
-        if len(parts) < 2:
-            continue
-        for start, end in parts[:MAX_SENTENCES]:
-            sentence = normalize(text[start:end])
-            if sentence:
-                units.append(sentence)
-                owner.append(i)
-                whole.append(False)
-                ranges.append((start, end))
-    return units, owner, whole, ranges
-
-
-split = sentences.split
-
-
 @pytest.fixture(scope="module")
 def reading_model(sample_labelled):
     import moderation
@@ -299,6 +271,19 @@ def test_units_on_hostile_text(reading_model, texts):
         head = reading_model.head
         expected = head.logits(sp.hstack([b.transform(units) for b in head.features], format="csr"))
         assert np.array_equal(head.text_logits(units, whole), expected)
+
+
+def test_the_combination_is_the_reference_one(reading_model):
+    # ties included: the whole text leads unless a sentence scores higher, then the first such sentence
+    texts = our_texts() + OBFUSCATED + [". ".join(["You idiot"] * 50), "You idiot. You idiot.", "a.\n\nb"]
+    units, owner, whole, _ = reading_model._units(texts)
+    main = reading_model.head.text_logits(units, whole)[:, 0]
+    for logits in (main, np.round(main), np.zeros_like(main)):
+        present, whole_logit, strongest, n_sentences, lead = reading_model._gather(len(texts), owner, whole, logits)
+        expected, expected_lead = reference_combination(len(texts), owner.tolist(), whole.tolist(), logits)
+        assert np.array_equal(combined_inputs(whole_logit, strongest, n_sentences), expected)
+        assert np.array_equal(lead, expected_lead)
+        assert present.tolist() == [i in set(owner.tolist()) for i in range(len(texts))]
 
 
 def test_a_patterns_search_with_bounds_sees_only_the_piece():

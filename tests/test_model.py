@@ -358,3 +358,14 @@ def test_queue_add_and_the_server_workers_take_trust_pickle(small_model, tmp_pat
     monkeypatch.setenv(SERVE_TRUST_PICKLE, "1")
     with pytest.warns(UserWarning, match="is a pickle"):
         assert app_from_environment().state.model.threshold == small_model.threshold
+
+
+def test_warm_up_builds_the_scoring_table_and_changes_no_score(small_model_dir):
+    from moderation.persist import load_model
+
+    model = load_model(small_model_dir)
+    assert "head" not in model.__dict__
+    model.warm_up()
+    assert model.head.__dict__["kernel_weights"] is not None
+    texts = ["you are a pathetic moron", "thanks for the thoughtful article"]
+    assert np.array_equal(model.score(texts), load_model(small_model_dir).score(texts))

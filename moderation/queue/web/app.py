@@ -246,7 +246,7 @@ def create_app(db_url: str | Store | None = None, model=None, secret: str | None
     @asynccontextmanager
     async def lifespan(app):
         if model is not None:
-            model.score(["warm up"])  # what scoring builds on first use is built before the first request
+            model.warm_up()
         # What exists once the app has started (the model, the libraries) is left out of garbage collection
         # while it serves: a full collection traversed all of it, a pause of its own in a request's latency.
         gc.freeze()

@@ -434,7 +434,7 @@ def score_dump(model, input_path: str | Path, out_path: str | Path = "-", *, eng
         context = context or ContextColumns()
         found = _columns(input_path, options.get("read"))
         keep = list(dict.fromkeys([text_col] + keep + context.present(found)))
-        categories = categories or bool(m.categories)
+        categories = categories or bool(m.category_names)
     summary = score_file(m, input_path, out_path, text_col=text_col, keep=keep, categories=categories, jobs=jobs,
                          rejects_path=rejects_path, resume=resume, progress=progress, **options)
     if queue:
@@ -525,7 +525,7 @@ def score_file(model: Model, input_path: str | Path, out_path: str | Path = "-",
                         rejects_path=rejects_path, read=read)
     threshold_option = threshold
     threshold = model.threshold if threshold is None else float(threshold)
-    if categories and not model.categories:
+    if categories and not model.category_names:
         raise ModerationError("this model has no categories (train it on data with category labels)")
     jobs = default_jobs() if jobs is None else jobs
     keep = list(keep or [])

@@ -356,7 +356,7 @@ def score_partitions(model, input, out_dir, *, text_col: str = "text", id_col: s
     if threshold is not None and not 0.0 <= float(threshold) <= 1.0:
         raise ParameterError(f"{{threshold}} must be between 0 and 1, got {threshold}", "threshold")
     threshold = model.threshold if threshold is None else float(threshold)
-    if categories and not model.categories:
+    if categories and not model.category_names:
         raise ModerationError("this model has no categories (train it on data with category labels)")
     if scheduler and workers:
         raise ParameterError("give {scheduler} ADDRESS or {workers} N, not both", "scheduler", "workers")

@@ -50,7 +50,7 @@ def detailed_evaluation(model, data: LabelledSet, *, model_name: str = "model", 
     y = np.asarray(data.labels, dtype=int)
     if len(y) == 0:
         raise ModerationError(f"{data.name}: no rows to evaluate")
-    if model.categories:
+    if model.category_names:
         scored = model.score(data.texts, categories=True)
         scores, category_scores = scored["score"].to_numpy(), scored.drop(columns="score")
     else:
@@ -102,7 +102,7 @@ def evaluate_files(models: Sequence[tuple[str, object]], paths: Sequence[str | P
     scored; a file a model was trained on (the same sha256 as a source in its card)
     gets a warning, as its metrics flatter the model.
     """
-    categories = sorted({c for _, m in models for c in m.categories})
+    categories = sorted({c for _, m in models for c in m.category_names})
     sets = []
     for path in paths:
         labelled = read_labelled_set(path, text_col, label_col, positive, categories, read=read)

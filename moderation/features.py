@@ -35,15 +35,13 @@ from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
 try:  # the compiled kernel (setup.py); without it, scoring takes the numpy path to the same values
     from . import _kernel
 except ImportError:  # pragma: no cover - a source checkout without a build
     _kernel = None
 
-__all__ = ["HashedTfidf", "Occurrences", "linear_scores", "kernel_weights", "parts_of"]
+__all__ = ["HashedTfidf", "HashedTfidfCore", "Occurrences", "linear_scores", "kernel_weights", "parts_of"]
 
 # Texts are processed in pieces of about this many characters: each piece's keys
 # are sorted in one go, and a piece small enough for the caches is fastest.
@@ -197,8 +195,29 @@ class _Chunk(NamedTuple):
 
 # -- the transformer ---------------------------------------------------------------------
 
-class HashedTfidf(TransformerMixin, BaseEstimator):
+def __getattr__(name: str):
+    # the estimator imports scikit-learn (about a second), which scoring a loaded model does without
+    if name == "HashedTfidf":
+        from .estimators import HashedTfidf
+
+        return HashedTfidf
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _check_fitted(block) -> None:
+    """scikit-learn's ``_check_fitted(block)``, importing scikit-learn only to raise its error."""
+    if not hasattr(block, "idf_"):
+        from sklearn.exceptions import NotFittedError
+
+        raise NotFittedError(f"This {type(block).__name__} instance is not fitted yet. Call 'fit' with appropriate "
+                             "arguments before using this estimator.")
+
+
+class HashedTfidfCore:
     """Hashed TF-IDF of ``char_wb`` or word n-grams of already-normalised texts.
+
+    All of ``HashedTfidf`` but scikit-learn's estimator protocol (``moderation.estimators``
+    adds it), so that scoring a loaded model needs no scikit-learn.
 
     Parameters
     ----------
@@ -382,7 +401,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
         return kept
 
     def transform(self, X) -> sp.csr_matrix:
-        check_is_fitted(self, "idf_")
+        _check_fitted(self)
         docs = self._docs(X)
         pieces = [self._piece(self._chunk(docs[a:b]).keys, b - a)
                   for a, b in self._chunks(docs, self._settings()[3])]
@@ -390,7 +409,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 
     def transform_with_occurrences(self, X) -> tuple[sp.csr_matrix, Occurrences]:
         """``(transform(X), occurrences(X))`` from one pass over the texts."""
-        check_is_fitted(self, "idf_")
+        _check_fitted(self)
         docs = self._docs(X)
         pieces, occs = [], []
         for a, b in self._chunks(docs, self._settings()[3]):
@@ -401,7 +420,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 
     def _transform_from_occurrences(self, occ, n_docs: int) -> sp.csr_matrix:
         """The matrix of ``n_docs`` texts from their occurrences (only ``doc`` and ``col`` are read)."""
-        check_is_fitted(self, "idf_")
+        _check_fitted(self)
         bits = self._settings()[3]
         doc = np.asarray(occ[0], dtype=np.int64)
         col = np.asarray(occ[1])
@@ -444,7 +463,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
             pieces.append((lengths, cols, _tf_table(int(counts.max()), bool(self.sublinear_tf), dtype.str)[counts]))
         return self._assemble(pieces, len(docs))
 
-    def fit_from_tf(self, T: sp.csr_matrix) -> "HashedTfidf":
+    def fit_from_tf(self, T: sp.csr_matrix) -> "HashedTfidfCore":
         """Learn the idf from term frequencies (``term_frequencies`` of the training texts)."""
         df = np.bincount(T.indices, minlength=self.n_features)
         n = T.shape[0]
@@ -456,7 +475,7 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
 
     def weigh(self, T: sp.csr_matrix) -> sp.csr_matrix:
         """TF-IDF from term frequencies: times the fitted idf, columns of idf 0 dropped, rows normalised."""
-        check_is_fitted(self, "idf_")
+        _check_fitted(self)
         data = T.data * self.idf_[T.indices]
         keep = data != 0
         lengths = np.add.reduceat(keep, T.indptr[:-1]) if keep.size else np.zeros(T.shape[0], dtype=np.int64)
@@ -469,12 +488,6 @@ class HashedTfidf(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         analyzer = self._settings()[0]
         return np.asarray([f"{analyzer}_hash_{i}" for i in range(self.n_features)], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
 
 
 def linear_scores(blocks, texts: list[str], coef: np.ndarray | None = None, parts: np.ndarray | None = None,
@@ -493,7 +506,7 @@ def linear_scores(blocks, texts: list[str], coef: np.ndarray | None = None, part
         weights = kernel_weights(blocks, coef)
     if weights is None or _kernel is None:
         return None
-    texts = HashedTfidf._docs(texts)
+    texts = HashedTfidfCore._docs(texts)
     specs = [_kernel_block(block, *block._settings(), offset, texts)
              for block, offset in zip(blocks, (0, blocks[0].n_features))]
     out = np.zeros((len(texts), weights.shape[1] - 1), dtype=np.float64)
@@ -511,9 +524,9 @@ def kernel_weights(blocks, coef) -> np.ndarray | None:
         return None
     columns = [np.asarray(c) for c in coef] if isinstance(coef, (list, tuple)) else list(np.asarray(coef).T)
     for block, analyzer in zip(blocks, ("word", "char")):
-        if not isinstance(block, HashedTfidf) or block.norm != "l2" or np.dtype(block.dtype) != np.float32:
+        if not isinstance(block, HashedTfidfCore) or block.norm != "l2" or np.dtype(block.dtype) != np.float32:
             return None
-        check_is_fitted(block, "idf_")
+        _check_fitted(block)
         if block._settings()[0] != analyzer or block.idf_.dtype != np.float32:
             return None
     n = blocks[0].n_features + blocks[1].n_features
@@ -538,7 +551,7 @@ def _normalise_rows(data: np.ndarray, indptr: np.ndarray, lengths: np.ndarray, n
     data /= np.repeat(norms, lengths[filled])
 
 
-def _kernel_block(block: "HashedTfidf", kind: str, lo: int, hi: int, bits: int, offset: int, texts) -> tuple:
+def _kernel_block(block: HashedTfidfCore, kind: str, lo: int, hi: int, bits: int, offset: int, texts) -> tuple:
     R, S = _constants(1 if kind == "char" else 2)
     longest = max(map(len, texts), default=0)
     # a count is at most the number of n-grams of a text: (max_n - min_n + 1) per character, with padding

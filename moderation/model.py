@@ -9,7 +9,6 @@ and explain with. Saving and loading are in ``moderation.persist``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Iterable, NamedTuple
@@ -17,17 +16,16 @@ from typing import Iterable, NamedTuple
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
 
 from .card import ModelCard
 from .errors import ModerationError
-from .features import HashedTfidf, _exclusive_cumsum
+from .features import _exclusive_cumsum
 from .linear import LinearHead
-from .normalize import TextNormalizer, as_texts, is_dropped
+from .normalize import TextNormalizerCore, as_texts, is_dropped
+from .persist import Saved, built, current
 from .sentences import FEATURES, MAX_SENTENCES, combination_features, combined_inputs, split_many
 
-__all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
+__all__ = ["Model", "Span", "build_pipeline", "pipeline_steps", "MAX_TEXT_CHARS"]
 
 # Longer texts are scored and explained on their first MAX_TEXT_CHARS characters:
 # enough for any comment, and it bounds the time and memory one hostile row can take.
@@ -51,7 +49,7 @@ class Span(NamedTuple):
 
 def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), min_df: int = 2,
                    word_features: int = 2 ** 19, char_features: int = 2 ** 20,
-                   class_weight: str | None = "balanced", markers: bool = False) -> Pipeline:
+                   class_weight: str | None = "balanced", markers: bool = False):
     """An unfitted Pipeline: ``normalize`` → ``features`` (``words`` + ``chars``) → ``classifier``.
 
     The features are TF-IDF over hashed word n-grams and character n-grams within
@@ -59,6 +57,11 @@ def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), mi
     the idf weights, so the model file stays small. ``markers`` makes the normaliser
     drop the marks of where a text was collected (mentions, links, retweet marks).
     """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
+    from .estimators import HashedTfidf, TextNormalizer
+
     words = HashedTfidf(analyzer="word", ngram_range=word_ngrams, n_features=word_features, min_df=min_df)
     chars = HashedTfidf(analyzer="char_wb", ngram_range=char_ngrams, n_features=char_features, min_df=min_df)
     return Pipeline([
@@ -71,7 +74,18 @@ def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), mi
     ])
 
 
-@dataclass
+def pipeline_steps(pipeline) -> dict | None:
+    """A Pipeline's steps by name, each as scoring uses it (``persist.current``), for a Pipeline or a ``Saved``
+    one; None for anything else."""
+    if isinstance(pipeline, Saved):
+        if pipeline.where != ("sklearn.pipeline", "Pipeline"):
+            return None
+        return {name: current(step) for name, step in current(pipeline).steps}
+    from sklearn.pipeline import Pipeline
+
+    return {name: step for name, step in pipeline.steps} if isinstance(pipeline, Pipeline) else None
+
+
 class Model:
     """A fitted Pipeline with its category classifiers, score calibration, operating threshold and model card.
 
@@ -83,26 +97,74 @@ class Model:
     ``sentences.FEATURES``, turns those logits into the probability of "remove" at
     the share of abuse the model was calibrated for (``card.calibration``). Without
     a calibrator the score is the classifier's own probability of the whole text.
+
+    A loaded model (``persist.load_model``) holds its scikit-learn objects as
+    ``persist.Saved`` until ``pipeline``, ``categories`` or ``calibrator`` is asked
+    for: scoring reads their attributes, and needs no scikit-learn.
     """
 
-    pipeline: Pipeline
-    threshold: float = 0.5
-    card: ModelCard = field(default_factory=ModelCard)
-    categories: dict = field(default_factory=dict)
-    calibrator: object | None = None
-    sentences: bool = False
+    def __init__(self, pipeline, threshold: float = 0.5, card: ModelCard | None = None,
+                 categories: dict | None = None, calibrator=None, sentences: bool = False):
+        self._pipeline = pipeline
+        self._categories = dict(categories or {})
+        self.calibrator = calibrator
+        self.threshold = threshold
+        self.card = ModelCard() if card is None else card
+        self.sentences = sentences
+
+    def __repr__(self) -> str:
+        return (f"Model(threshold={self.threshold!r}, categories={self.category_names!r}, "
+                f"sentences={self.sentences!r}, calibrated={self._calibrator is not None})")
+
+    @property
+    def pipeline(self):
+        """The fitted scikit-learn Pipeline (normalise → features → classifier)."""
+        return built(self._pipeline)
+
+    @property
+    def categories(self) -> dict:
+        """The category classifiers (scikit-learn's ``LogisticRegression``) by category name."""
+        return {name: built(c) for name, c in self._categories.items()}
+
+    @property
+    def category_names(self) -> list[str]:
+        """The model's categories, in the order of its score columns."""
+        return list(self._categories)
+
+    @property
+    def calibrator(self):
+        """The logistic regression over ``sentences.FEATURES`` that gives the score, or None."""
+        return built(self._calibrator)
+
+    @calibrator.setter
+    def calibrator(self, calibrator) -> None:
+        self._calibrator = calibrator
+
+    def _calibrated(self, features: np.ndarray) -> np.ndarray:
+        """The calibrator's P(remove) for rows of ``sentences.FEATURES``: its ``predict_proba(features)[:, 1]``,
+        computed as scikit-learn does, from its coefficients."""
+        from scipy.special import expit
+
+        c = current(self._calibrator)
+        return expit((features @ c.coef_.T + c.intercept_).ravel())
 
     # -- scoring -----------------------------------------------------------
+    def _steps(self) -> dict:
+        return pipeline_steps(self._pipeline)
+
+    def _blocks(self) -> list:
+        """The feature blocks (words, chars) as (name, block)."""
+        return [(name, current(t)) for name, t in self._steps()["features"].transformer_list]
+
     def _features(self, normalized: list[str], occurrences: bool = False, word_occurrences: bool = False):
         """Per feature block (words, chars): its matrix, and its n-gram occurrences if asked for
         (``word_occurrences``: for the word block only, which is all the reasons need)."""
-        union = self.pipeline.named_steps["features"]
         return [t.transform_with_occurrences(normalized) if occurrences or (word_occurrences and name == "words")
-                else (t.transform(normalized), None) for name, t in union.transformer_list]
+                else (t.transform(normalized), None) for name, t in self._blocks()]
 
     @property
-    def normalizer(self) -> TextNormalizer:
-        return self.pipeline.named_steps["normalize"]
+    def normalizer(self) -> TextNormalizerCore:
+        return self._steps()["normalize"]
 
     def features_matrix(self, texts: Iterable) -> sp.csr_matrix:
         """The feature matrix the classifier sees for ``texts`` (normalised, word + char TF-IDF)."""
@@ -112,7 +174,8 @@ class Model:
     @cached_property
     def head(self) -> LinearHead:
         """The classifiers as one linear head; a model whose classifiers change afterwards needs a new ``Model``."""
-        return LinearHead.of(self.pipeline, self.categories)
+        return LinearHead(self._steps()["classifier"], {name: current(c) for name, c in self._categories.items()},
+                          [block for _, block in self._blocks()])
 
     def score(self, texts: Iterable, categories: bool = False):
         """P(remove) for each text, as a float array; empty or missing text scores 0.
@@ -139,7 +202,7 @@ class Model:
         scores 0 with no reasons.
         """
         texts = [t[:MAX_TEXT_CHARS] for t in as_texts(texts)]
-        if categories and not self.categories:
+        if categories and not self._categories:
             raise ModerationError("this model has no categories (train it on data with category labels)")
         if len(texts) > SCORE_BLOCK:  # bound the memory the feature matrices take
             return pd.concat([self._score_block(texts[i:i + SCORE_BLOCK], categories, reasons)
@@ -231,18 +294,18 @@ class Model:
         score = np.zeros(n_texts, dtype=np.float64)
         present, whole_logit, strongest, n_sentences, lead = self._gather(n_texts, owner, whole, logits[:, 0])
         idx = np.flatnonzero(present)
-        if self.calibrator is None:  # the whole text decides
+        if self._calibrator is None:  # the whole text decides
             score[idx] = 1.0 / (1.0 + np.exp(-whole_logit[idx]))
             lead[idx] = np.flatnonzero(whole)
         else:
             features = combined_inputs(whole_logit[idx], strongest[idx], n_sentences[idx])
-            score[idx] = self.calibrator.predict_proba(features)[:, 1]
+            score[idx] = self._calibrated(features)
         return score, lead, present
 
     def _score_block(self, texts: list[str], categories: bool, reasons: int) -> pd.DataFrame:
         units, owner, whole, _ = self._units(texts)
         scores = np.zeros(len(texts), dtype=np.float64)
-        cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self.categories}
+        cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self._categories}
         reason_strings = np.full(len(texts), "", dtype=object)
         if units:
             # one product for the main classifier and every category
@@ -250,15 +313,15 @@ class Model:
             score, lead, present = self._combine(len(texts), owner, whole, logits)
             scores = score
             probabilities = 1.0 / (1.0 + np.exp(-logits[lead[present]]))
-            for i, name in enumerate(self.categories, start=1):
+            for i, name in enumerate(self._categories, start=1):
                 cat_scores[name][present] = probabilities[:, i]
             if reasons:
                 explained = np.flatnonzero(present & (score >= self.threshold / 2))
                 if len(explained):
                     lead_units = [units[u] for u in lead[explained]]
                     top = self.head.reasons(lead_units, reasons)
-                    if self.categories:
-                        names = list(self.categories)
+                    if self._categories:
+                        names = self.category_names
                         stacked = np.column_stack([cat_scores[n][explained] for n in names])
                         leaders = [names[i] for i in stacked.argmax(axis=1)]
                         top = [f"{c}: {r}" if r else "" for c, r in zip(leaders, top)]
@@ -274,7 +337,7 @@ class Model:
     def top_categories(self, texts: Iterable) -> list[str]:
         """Per text, the category with the highest score (for a model with categories)."""
         table = self.score(texts, categories=True)
-        names = list(self.categories)
+        names = self.category_names
         return [names[i] for i in table[names].to_numpy().argmax(axis=1)]
 
     def flag(self, texts: Iterable, threshold: float | None = None) -> np.ndarray:
@@ -313,12 +376,12 @@ class Model:
         units, _, whole, ranges = self._units([text])
         if not units:
             return []
-        if whole.all() or self.calibrator is None:
+        if whole.all() or self._calibrator is None:
             return [ranges[0]]
         main = self.head.logits(sp.hstack([b for b, _ in self._features(units)], format="csr"))[:, 0]
         sentences = np.flatnonzero(~whole)
-        alone = self.calibrator.predict_proba(combination_features(main[sentences], [main[[u]] for u in sentences]))
-        flagged = [ranges[u] for u, p in zip(sentences, alone[:, 1]) if p >= self.threshold]
+        alone = self._calibrated(combination_features(main[sentences], [main[[u]] for u in sentences]))
+        flagged = [ranges[u] for u, p in zip(sentences, alone) if p >= self.threshold]
         return flagged or [ranges[sentences[int(np.argmax(main[sentences]))]]]
 
     def _explain_part(self, text: str, min_weight: float) -> list[Span]:

@@ -29,7 +29,6 @@ from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
 
 try:  # the compiled kernel (setup.py) folds, collapses and checks a block of texts in one pass
     from ._kernel import collapse_many as _collapse_many
@@ -37,7 +36,7 @@ except ImportError:  # pragma: no cover - a source checkout without a build
     _collapse_many = None
 
 __all__ = ["as_texts", "normalize", "normalize_many", "normalize_with_offsets", "is_dropped", "TextNormalizer",
-           "LEXICON", "OBSCENITIES"]
+           "TextNormalizerCore", "LEXICON", "OBSCENITIES"]
 
 # Words that evasions are resolved against, most likely first (a masked
 # ``f**k`` resolves to the first word of the same shape). Only obscenities,
@@ -445,11 +444,22 @@ def normalize_with_offsets(text: str, markers: bool = False) -> tuple[str, list[
     return normalized, offsets
 
 
-class TextNormalizer(TransformerMixin, BaseEstimator):
+def __getattr__(name: str):
+    # the estimator imports scikit-learn (about a second), which scoring a loaded model does without
+    if name == "TextNormalizer":
+        from .estimators import TextNormalizer
+
+        return TextNormalizer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class TextNormalizerCore:
     """Pipeline step applying :func:`normalize` to every text (stateless).
 
     ``markers`` also drops the marks of where a text was collected (mentions,
-    retweet marks, links, placeholders): see the module's docstring.
+    retweet marks, links, placeholders): see the module's docstring. All of
+    ``TextNormalizer`` but scikit-learn's estimator protocol (``moderation.estimators``
+    adds it), so that scoring a loaded model needs no scikit-learn.
     """
 
     def __init__(self, markers: bool = False):
@@ -476,10 +486,3 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
     def with_offsets(self, text: str) -> tuple[str, list[int]]:
         """One text, normalised as this step does, with the offsets of ``normalize_with_offsets``."""
         return normalize_with_offsets(text, self._markers)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        tags.requires_fit = False
-        return tags

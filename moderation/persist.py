@@ -33,7 +33,7 @@ from .card import ModelCard, ModelFile, render_model_card
 from .errors import ModelFileError, ModelIntegrityError, ParameterError, UntrustedModelError, literal
 
 __all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path",
-           "canonical_skops", "sha256_file",
+           "canonical_skops", "sha256_file", "Saved", "built", "current",
            "versions", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
 
 MODEL_FILE = "model.skops"
@@ -235,9 +235,11 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
     built. A legacy ``model.joblib`` is a pickle, which runs code when loaded: it
     is refused unless ``trust_pickle`` (then loaded with a warning; save the model
     again to convert it). A model whose feature settings cannot work (an n-gram
-    range from 3 to 1) is refused too.
+    range from 3 to 1) is refused too. A model file of the usual make is read
+    without importing scikit-learn: its scikit-learn objects are built when first
+    asked for (``Model.pipeline``), which scoring does not need.
     """
-    import sklearn
+    from importlib.metadata import PackageNotFoundError, version
 
     from .model import Model
 
@@ -248,9 +250,13 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
                              "{trust_pickle}, and save it again to convert it to the safe skops format",
                              "trust_pickle")
     written_with = card.versions.get("scikit-learn")
-    if written_with and written_with != sklearn.__version__:
+    try:
+        installed = version("scikit-learn")
+    except PackageNotFoundError:  # pragma: no cover - a dependency of the package
+        installed = None
+    if written_with and written_with != installed:
         warnings.warn(f"model {directory} was written with scikit-learn {written_with}, "
-                      f"this is scikit-learn {sklearn.__version__}: scores may differ",
+                      f"this is scikit-learn {installed}: scores may differ",
                       UserWarning, stacklevel=2)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
@@ -270,17 +276,18 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
 
 def _check_settings(model_path: Path, payload) -> None:
     """Refuse a model whose feature extractors' settings cannot work, before it fails while scoring."""
-    from sklearn.pipeline import Pipeline
-
-    from .features import HashedTfidf
+    from .features import HashedTfidfCore
+    from .model import pipeline_steps
 
     pipeline = payload.get("pipeline") if isinstance(payload, dict) else None
-    if not isinstance(pipeline, Pipeline) or "threshold" not in payload:
+    steps = pipeline_steps(pipeline)
+    if steps is None or "threshold" not in payload:
         raise ModelFileError(f"{model_path} does not hold a moderation model (a pipeline and a threshold)")
-    for name, step in pipeline.named_steps.items():
+    for name, step in steps.items():
         parts = step.transformer_list if hasattr(step, "transformer_list") else [(name, step)]
         for part, transformer in parts:
-            if isinstance(transformer, HashedTfidf):
+            transformer = current(transformer)
+            if isinstance(transformer, HashedTfidfCore):
                 try:
                     transformer._settings()
                 except ValueError as e:
@@ -288,7 +295,7 @@ def _check_settings(model_path: Path, payload) -> None:
                                          ) from None
 
 
-# What a moderation model's skops file is built of, and all that ``_load_known`` rebuilds: every other node or type
+# What a moderation model's skops file is built of, and all that ``_load_known`` reads: every other node or type
 # sends the file to skops itself. Each of these is one skops trusts (its defaults and ``TRUSTED_TYPES``).
 _KNOWN_CLASSES = frozenset({("sklearn.pipeline", "Pipeline"), ("sklearn.pipeline", "FeatureUnion"),
                             ("sklearn.linear_model._logistic", "LogisticRegression"),
@@ -296,22 +303,82 @@ _KNOWN_CLASSES = frozenset({("sklearn.pipeline", "Pipeline"), ("sklearn.pipeline
 _KNOWN_TYPES = frozenset({("builtins", "str"), ("builtins", "int"), ("builtins", "float"), ("builtins", "bool"),
                           ("numpy", "float32"), ("numpy", "float64"), ("numpy", "int32"), ("numpy", "int64")})
 _CONTAINERS = {("DictNode", "dict"), ("ListNode", "list"), ("TupleNode", "tuple")}
+# moderation's own classes without scikit-learn's estimator protocol: what scoring uses until an object is built
+_CORES = {("moderation.features", "HashedTfidf"): ("moderation.features", "HashedTfidfCore"),
+          ("moderation.normalize", "TextNormalizer"): ("moderation.normalize", "TextNormalizerCore")}
+
+
+class Saved:
+    """An object of a model file, read but not built: ``where`` (its class's module and name) and ``plain``,
+    what scoring uses until then: an instance of the scikit-learn-free core of moderation's own classes, or a
+    namespace of a scikit-learn object's attributes (a classifier's ``coef_`` and ``intercept_``).
+
+    ``build()`` makes the object itself, as skops would, once: importing scikit-learn
+    takes about a second, which scoring a loaded model does without. The object is
+    built from ``plain``'s attributes as they are then (the scoring table may have
+    replaced a classifier's ``coef_`` by a view of its own columns: the same values, held
+    once), and ``plain`` is let go.
+    """
+
+    __slots__ = ("where", "_plain", "_built")
+
+    def __init__(self, where: tuple[str, str], plain):
+        self.where, self._plain, self._built = where, plain, None
+
+    @property
+    def current(self):
+        """The object scoring uses: the built one once there is one, else ``plain``."""
+        return self._plain if self._built is None else self._built
+
+    def build(self):
+        if self._built is None:
+            import importlib
+
+            cls = getattr(importlib.import_module(self.where[0]), self.where[1])
+            obj = cls.__new__(cls)
+            attrs = {name: built(value) for name, value in vars(self._plain).items()}
+            with warnings.catch_warnings():  # the card's versions are compared when loading
+                warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
+                if hasattr(obj, "__setstate__"):
+                    obj.__setstate__(attrs)
+                else:
+                    obj.__dict__.update(attrs)
+            self._built, self._plain = obj, None
+        return self._built
+
+
+def built(value):
+    """``value`` with every ``Saved`` object in it (in lists, tuples and dicts) built."""
+    if isinstance(value, Saved):
+        return value.build()
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (Saved, list, tuple, dict)) for v in value):
+        items = [built(v) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict) and any(isinstance(v, (Saved, list, tuple, dict)) for v in value.values()):
+        return {k: built(v) for k, v in value.items()}
+    return value
+
+
+def current(value):
+    """What scoring uses for ``value``: a ``Saved`` object's ``current``, anything else itself."""
+    return value.current if isinstance(value, Saved) else value
 
 
 class _NotKnown(Exception):
-    """The skops file holds a node or a type ``_load_known`` does not rebuild."""
+    """The skops file holds a node or a type ``_load_known`` does not read."""
 
 
 def _load_known(data: bytes) -> dict | None:
-    """The payload of a skops file built only of what a moderation model holds, rebuilt as skops would, without
-    importing skops (about half a second: it lists every scikit-learn estimator to know which to trust); None
-    when the file holds anything else, for skops to judge.
+    """The payload of a skops file built only of what a moderation model holds, its objects read as ``Saved``
+    (built when asked for), without importing skops (about half a second: it lists every scikit-learn estimator
+    to know which to trust) or scikit-learn; None when the file holds anything else, for skops to judge.
 
-    Objects are made as skops makes them (``cls.__new__``, then ``__setstate__``
-    or the attributes set), arrays read with ``numpy.load(allow_pickle=False)``,
-    and a node seen again by its id is the same object.
+    Objects are read as skops makes them (``cls.__new__``, then ``__setstate__``
+    or the attributes set; here deferred to ``Saved.build``), arrays with
+    ``numpy.load(allow_pickle=False)``, and a node seen again by its id is the same object.
     """
     import importlib
+    from types import SimpleNamespace
 
     import numpy as np
 
@@ -346,14 +413,17 @@ def _load_known(data: bytes) -> dict | None:
         elif loader == "NdArrayNode" and where == ("numpy", "ndarray") and state.get("type") == "numpy":
             value = np.load(io.BytesIO(archive.read(state["file"])), allow_pickle=False)
         elif loader == "ObjectNode" and where in _KNOWN_CLASSES:
-            cls = getattr(importlib.import_module(where[0]), where[1])
-            value = cls.__new__(cls)
+            if where in _CORES:
+                core = getattr(importlib.import_module(_CORES[where][0]), _CORES[where][1])
+                plain = core.__new__(core)
+            else:
+                plain = SimpleNamespace()
             if state.get("content") is not None:
                 attrs = build(state["content"])
-                if hasattr(value, "__setstate__"):
-                    value.__setstate__(attrs)
-                else:
-                    value.__dict__.update(attrs)
+                if not isinstance(attrs, dict):
+                    raise _NotKnown
+                plain.__dict__.update(attrs)
+            value = Saved(where, plain)
         else:
             raise _NotKnown
         if saved is not None:

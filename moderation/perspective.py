@@ -384,7 +384,7 @@ def severe_toxicity(score, categories: dict):
 
 def available_attributes(model) -> list[str]:
     """The Perspective attributes ``model`` can score."""
-    cats = set(model.categories)
+    cats = set(model.category_names)
     has_severe = severe_toxicity(0.0, dict.fromkeys(cats, 0.0)) is not None
     return [a for a, col in ATTRIBUTES.items() if col == "score" or col in cats or (col == "severe" and has_severe)]
 
@@ -393,9 +393,9 @@ def attribute_table(model, texts: list[str]) -> list[dict[str, float]]:
     """Per text, every attribute ``model`` can score (one ``score_table`` call)."""
     if not texts:
         return []
-    table = model.score_table(texts, categories=bool(model.categories), reasons=0)
+    table = model.score_table(texts, categories=bool(model.category_names), reasons=0)
     columns = {"score": table["score"].to_numpy(dtype=float)}
-    cats = {c: table[c].to_numpy(dtype=float) for c in model.categories}
+    cats = {c: table[c].to_numpy(dtype=float) for c in model.category_names}
     columns.update(cats)
     severe = severe_toxicity(columns["score"], cats)
     if severe is not None:
@@ -595,7 +595,7 @@ class Perspective:
                                                       request.article_url, moderator))
 
     def _comment_fields(self, cid: str, text: str, scores: dict, community_id, article_url, moderator) -> dict:
-        cats = {c: round(scores[a], 6) for a, c in ATTRIBUTES.items() if c in self.model.categories and a in scores}
+        cats = {c: round(scores[a], 6) for a, c in ATTRIBUTES.items() if c in self.model.category_names and a in scores}
         return {"comment_id": cid, "text": text, "source": self._source(community_id, moderator),
                 "score": round(scores["TOXICITY"], 6), "threshold": float(self.model.threshold),
                 "categories": cats or None, "article_id": article_url,

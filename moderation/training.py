@@ -228,14 +228,14 @@ def train(texts, labels, *, sample_weight=None, row_sources: Sequence[str] | Non
     calibrator = fit_calibrator(model, [texts[i] for i in calib_idx], y[calib_idx],
                                 [row_sources[i] for i in calib_idx], recipe, random_state)
     model.calibrator = calibrator
-    ev_table = model.score(ev_texts, categories=bool(model.categories))
-    ev_scores = ev_table["score"].to_numpy() if model.categories else ev_table
+    ev_table = model.score(ev_texts, categories=bool(model.category_names))
+    ev_scores = ev_table["score"].to_numpy() if model.category_names else ev_table
     ev_weights = prevalence_weights(ev_y, ev_sources, recipe.prevalence)
     threshold, met = choose_threshold(ev_y, ev_scores, target_precision=target_precision,
                                       target_recall=target_recall, sample_weight=ev_weights)
     category_auc = {}
-    if cats is not None and eval_texts is None and model.categories:
-        for category in model.categories:
+    if cats is not None and eval_texts is None and model.category_names:
+        for category in model.category_names:
             known = cats[category].iloc[ev_idx].notna().to_numpy()
             truth = cats[category].iloc[ev_idx].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
             if len(set(truth.tolist())) == 2:
@@ -264,7 +264,7 @@ def train(texts, labels, *, sample_weight=None, row_sources: Sequence[str] | Non
         evaluation=HeldOutEvaluation(method=method, held_out=_rounded(metrics(ev_y, ev_scores, threshold)),
                                      threshold_table=_records(threshold_table(ev_y, ev_scores)),
                                      reliability=_records(calibration_curve_table(ev_y, ev_scores))),
-        categories=CategoryInfo(names=list(model.categories), held_out_roc_auc=category_auc),
+        categories=CategoryInfo(names=model.category_names, held_out_roc_auc=category_auc),
         calibration=calibration, pipeline=_describe_pipeline(model), versions=versions(), threshold=threshold)
     model.card.recipe = recipe.describe()
     model.card.warnings = list(warnings)
@@ -408,14 +408,14 @@ def leave_one_corpus_out(pool: pd.DataFrame, recipe: Recipe = CORPUS_RECIPE, hel
                                               calib_rows["source"].tolist(), recipe)
         test_idx = np.flatnonzero((pool["source"] == held).to_numpy())
         test = pool.iloc[test_idx]
-        table = model.score([texts[i] for i in test_idx], categories=bool(model.categories))
-        scores = table["score"].to_numpy() if model.categories else table
+        table = model.score([texts[i] for i in test_idx], categories=bool(model.category_names))
+        scores = table["score"].to_numpy() if model.category_names else table
         y = test["label"].to_numpy(dtype=int)
         row = {"held_out": held, "rows": int(len(test)), "positive_rate": round(float(y.mean()), 3),
                "roc_auc": round(float(roc_auc_score(y, scores)), 4)}
         if baseline is not None:
             row["baseline_roc_auc"] = round(float(roc_auc_score(y, baseline(test["text"].tolist()))), 4)
-        for c in model.categories:
+        for c in model.category_names:
             known = test[c].notna().to_numpy()
             truth = test[c].to_numpy(dtype=float, na_value=np.nan)[known].astype(int)
             if len(set(truth.tolist())) == 2:

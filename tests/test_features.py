@@ -337,3 +337,21 @@ def test_term_frequencies_weighed_equal_transform(analyzer, ngram_range):
     np.testing.assert_array_equal(a.indptr, b.indptr)
     np.testing.assert_array_equal(a.indices, b.indices)
     np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_the_estimators_keep_the_names_model_files_record():
+    import pickle
+
+    import moderation.features
+    import moderation.normalize
+    from moderation.estimators import HashedTfidf as Estimator
+    from moderation.estimators import TextNormalizer as Normalizer
+
+    assert moderation.features.HashedTfidf is Estimator and moderation.normalize.TextNormalizer is Normalizer
+    assert (Estimator.__module__, Normalizer.__module__) == ("moderation.features", "moderation.normalize")
+    vec = Estimator("word", (1, 2), 2 ** 12).fit(["you are an idiot", "a fine article"])
+    again = pickle.loads(pickle.dumps(vec))
+    assert type(again) is Estimator and np.array_equal(again.idf_, vec.idf_)
+    assert vec.get_params()["ngram_range"] == (1, 2)
+    with pytest.raises(AttributeError, match="no attribute 'Nothing'"):
+        moderation.features.Nothing

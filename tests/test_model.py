@@ -369,3 +369,64 @@ def test_warm_up_builds_the_scoring_table_and_changes_no_score(small_model_dir):
     assert model.head.__dict__["kernel_weights"] is not None
     texts = ["you are a pathetic moron", "thanks for the thoughtful article"]
     assert np.array_equal(model.score(texts), load_model(small_model_dir).score(texts))
+
+
+def test_a_loaded_model_scores_and_explains_without_importing_scikit_learn():
+    import subprocess
+    import sys
+
+    code = ("import sys, moderation\n"
+            "m = moderation.load_model()\n"
+            "table = m.score_table(['You idiot. The minister is right about the troops.', 'fine'], categories=True)\n"
+            "assert table['score'][0] > m.threshold > table['score'][1], table\n"
+            "assert table['reasons'][0].startswith('insult: idiot'), table\n"
+            "assert [s.fragment for s in m.explain('You idiot. The minister is right about the troops.')] == ['idiot']\n"
+            "print(sorted(n for n in sys.modules if n.split('.')[0] in ('sklearn', 'skops', 'joblib')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
+
+
+@pytest.mark.parametrize("order", ["built first", "scored first"])
+def test_a_loaded_models_scikit_learn_objects_are_built_when_asked_for(order, default_model):
+    from moderation.persist import load_model
+
+    model = load_model()
+    texts = ["You idiot. The minister is right about the troops.", "thanks for the thoughtful article", "you moron"]
+    if order == "built first":
+        assert isinstance(model.pipeline, Pipeline)
+    table = model.score_table(texts, categories=True)
+    assert table.equals(default_model.score_table(texts, categories=True))
+    pipeline, categories = model.pipeline, model.categories
+    assert list(pipeline.named_steps) == ["normalize", "features", "classifier"]
+    assert list(categories) == model.category_names == ["insult", "identity_attack", "obscene", "threat"]
+    # one object each, however often asked for; the classifiers' coefficients are the scoring table's columns
+    assert model.pipeline is pipeline and model.categories["insult"] is categories["insult"]
+    weights = model.head.kernel_weights
+    if weights is not None:
+        for c in [pipeline.named_steps["classifier"], *categories.values()]:
+            assert np.shares_memory(c.coef_, weights)
+    whole = pipeline.predict_proba(texts)[:, 1]
+    features, _ = model.combination_inputs(texts)
+    np.testing.assert_allclose(1 / (1 + np.exp(-features[:, 0])), whole)
+
+
+def test_the_calibrated_score_is_the_calibrators_predict_proba_bit_for_bit(default_model):
+    rng = np.random.default_rng(0)
+    features, _ = default_model.combination_inputs(["You idiot.", "Fine. Thanks.", "You idiot. I disagree, though."])
+    random = rng.normal(scale=[8, 8, 2, 1][:features.shape[1]], size=(5000, features.shape[1]))
+    extremes = np.array([[v] * features.shape[1] for v in (-1e6, -800.0, -40.0, 0.0, 40.0, 800.0, 1e6)])
+    for x in (features, random, extremes):
+        expected = default_model.calibrator.predict_proba(x)[:, 1]
+        assert np.array_equal(default_model._calibrated(x), expected)
+
+
+def test_a_loaded_model_saves_its_own_bytes_before_and_after_scoring(tmp_path):
+    from moderation.persist import MODEL_FILE, load_model, sha256_file
+
+    model = load_model()
+    shipped = model.card.file.sha256
+    model.save(tmp_path / "before")
+    model.warm_up()
+    model.save(tmp_path / "after")
+    assert sha256_file(tmp_path / "before" / MODEL_FILE) == shipped
+    assert sha256_file(tmp_path / "after" / MODEL_FILE) == shipped

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from importlib import resources
 
 import numpy as np
@@ -293,7 +294,7 @@ class CountingModel:
 
     def __init__(self, model, fail: bool = False):
         self.model, self.fail, self.calls = model, fail, []
-        self.categories = model.categories
+        self.category_names = model.category_names
         self.gate = threading.Event()
 
     def score_table(self, texts, **options):
@@ -324,7 +325,9 @@ def test_concurrent_callers_share_model_calls_and_get_their_own_rows(category_mo
     scorer = BatchScorer(counting)
     texts = [[f"text {i} you idiot" * (i % 3 + 1), f"another {i}"] for i in range(16)]
     threads, results = _concurrently(lambda i: scorer(texts[i]), 16)
+    deadline = time.monotonic() + 10
     while len(scorer._pending) < 15:  # the first caller holds the gate; the others queue up behind it
+        assert time.monotonic() < deadline, results
         threading.Event().wait(0.01)
     counting.gate.set()
     for t in threads:

@@ -168,24 +168,39 @@ def run(cmd: list[str], check_rows: tuple[Path, int] | None = None) -> dict:
     return {"seconds": seconds, "peak_mb": peak, "tree_mb": peak_tree / 2 ** 20}
 
 
-def median_of(cmd, runs: int, check_rows=None, label: str = "") -> dict:
-    results = []
-    for i in range(runs):
-        r = run(cmd, check_rows)
-        print(f"  {label} run {i + 1}/{runs}: {r['seconds']:.2f} s, {r['peak_mb']:.0f} MB "
-              f"(tree {r['tree_mb']:.0f} MB)", file=sys.stderr, flush=True)
-        results.append(r)
+def _summary(results: list[dict]) -> dict:
     return {"seconds": statistics.median(r["seconds"] for r in results),
             "peak_mb": statistics.median(r["peak_mb"] for r in results),
             "tree_mb": statistics.median(r["tree_mb"] for r in results),
             "runs": [r["seconds"] for r in results]}
 
 
-def load_times(script: str, runs: int = 5, args: list[str] = ()) -> float:
+def median_of(cmd, runs: int, check_rows=None, label: str = "") -> dict:
+    return interleaved({label: (cmd, check_rows)}, runs)[label]
+
+
+def interleaved(jobs: dict, runs: int) -> dict:
+    """Each job (label: (command, rows check)) run ``runs`` times, taking turns (a, b, c, a, b, c, ...), so that
+    a machine slowing down or speeding up during the benchmark weighs on every job alike; medians per label."""
+    results: dict = {label: [] for label in jobs}
+    for i in range(runs):
+        for label, (cmd, check_rows) in jobs.items():
+            r = run(cmd, check_rows)
+            print(f"  {label} run {i + 1}/{runs}: {r['seconds']:.2f} s, {r['peak_mb']:.0f} MB "
+                  f"(tree {r['tree_mb']:.0f} MB)", file=sys.stderr, flush=True)
+            results[label].append(r)
+    return {label: _summary(rs) for label, rs in results.items()}
+
+
+def load_times(scripts: dict, runs: int = 5) -> dict:
+    """Median seconds per label of ``scripts`` (label: (script, args)), each run in a fresh process, taking turns."""
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    out = [float(subprocess.run([PYTHON, "-c", script, *args], capture_output=True, text=True, check=True, env=env,
-                                cwd=CACHE).stdout.strip().splitlines()[-1]) for _ in range(runs)]
-    return statistics.median(out)
+    out: dict = {label: [] for label in scripts}
+    for _ in range(runs):
+        for label, (script, args) in scripts.items():
+            out[label].append(float(subprocess.run([PYTHON, "-c", script, *args], capture_output=True, text=True,
+                                                   check=True, env=env, cwd=CACHE).stdout.strip().splitlines()[-1]))
+    return {label: statistics.median(times) for label, times in out.items()}
 
 
 def machine() -> dict:
@@ -244,7 +259,8 @@ def render(rows: list[tuple], info: dict, runs: int) -> str:
                  f"{info['ram_gb']} GB RAM; Python {info['python']}, scikit-learn {info['scikit-learn']}, "
                  f"alt-profanity-check {info['alt-profanity-check']}; model: {info['model']}. {info['date']}; "
                  f"load average {info['loadavg_start'][0]:.1f} at the start, {info['loadavg_end'][0]:.1f} at the end. "
-                 f"Median of {runs} run(s) per row, each a whole process from start to output written; "
+                 f"Median of {runs} run(s) per row, the jobs of one size taking turns, each a whole process from start "
+                 "to output written; "
                  "MB is the peak resident memory of the largest process (`/usr/bin/time -v`), "
                  "\"all processes\" the sampled peak PSS of the whole process tree when it is larger.")
     return "\n".join(lines)
@@ -285,17 +301,19 @@ def main(argv=None) -> None:
         out = CACHE / f"out-{n}.csv"
         n_runs = args.large_runs if args.large_runs and n >= 1_000_000 else runs
         print(f"scoring {label} rows ({dump.stat().st_size / 2 ** 20:.0f} MB)", file=sys.stderr, flush=True)
-        ours = median_of(MODERATION + ["score", str(dump), "--out", str(out)] + MODEL, n_runs, (out, n), f"ours {label}")
         theirs_out = CACHE / f"theirs-{n}.csv"
+        ours_cmd = MODERATION + ["score", str(dump), "--out", str(out)] + MODEL
         if args.ours_only:
+            ours = median_of(ours_cmd, n_runs, (out, n), f"ours {label}")
             rows.append((f"score {label} comments (all {info['usable_cores']} cores)", ours, None, "s"))
             raw["results"][f"score_{n}"] = {"runs": n_runs, "ours": ours}
             out.unlink(missing_ok=True)
             continue
-        ours1 = median_of(MODERATION + ["score", str(dump), "--out", str(out), "--jobs", "1"] + MODEL, n_runs, (out, n),
-                          f"ours {label} --jobs 1")
-        theirs = median_of([PYTHON, str(theirs_script), str(dump), str(theirs_out)], n_runs, (theirs_out, n),
-                           f"alt-profanity-check {label}")
+        timed = interleaved({f"ours {label}": (ours_cmd, (out, n)),
+                             f"ours {label} --jobs 1": (ours_cmd + ["--jobs", "1"], (out, n)),
+                             f"alt-profanity-check {label}": ([PYTHON, str(theirs_script), str(dump), str(theirs_out)],
+                                                              (theirs_out, n))}, n_runs)
+        ours, ours1, theirs = timed.values()
         rows.append((f"score {label} comments (all {info['usable_cores']} cores)", ours, theirs, "s"))
         rows.append((f"score {label} comments (`--jobs 1`)", ours1, theirs, "s"))
         if n_runs != runs:
@@ -315,8 +333,8 @@ def main(argv=None) -> None:
 
     if not args.ours_only:
         print("load_model() x5", file=sys.stderr, flush=True)
-        load_ours = {"seconds": load_times(LOAD_OURS, args=MODEL[1:])}
-        load_theirs = {"seconds": load_times(LOAD_THEIRS)}
+        loads = load_times({"ours": (LOAD_OURS, MODEL[1:]), "theirs": (LOAD_THEIRS, [])})
+        load_ours, load_theirs = {"seconds": loads["ours"]}, {"seconds": loads["theirs"]}
         rows.append(("`load_model()` (theirs: `import profanity_check`), median of 5", load_ours, load_theirs, "load"))
         raw["results"]["load_model"] = {"ours": load_ours, "theirs": load_theirs}
 

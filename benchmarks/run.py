@@ -203,6 +203,17 @@ def load_times(scripts: dict, runs: int = 5) -> dict:
     return {label: statistics.median(times) for label, times in out.items()}
 
 
+def train_times(data: Path, runs: int = 1) -> dict:
+    """``moderation train --corpus`` with one job and with two, taking turns; both must write the same model file."""
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        outs = [Path(tmp) / "one", Path(tmp) / "two"]
+        train = [MODERATION + ["train", "--corpus", str(data), "--force", "--out", str(out)] for out in outs]
+        times = interleaved({"train": (train[0], None), "train --jobs 2": (train[1] + ["--jobs", "2"], None)}, runs)
+        if (outs[0] / "model.skops").read_bytes() != (outs[1] / "model.skops").read_bytes():
+            raise SystemExit("moderation train --jobs 2 wrote another model file than --jobs 1")
+        return times
+
+
 def machine() -> dict:
     cpu = "unknown"
     try:
@@ -325,11 +336,11 @@ def main(argv=None) -> None:
 
     if train:
         print("training the default model from the corpora (once)", file=sys.stderr, flush=True)
-        with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-            trained = median_of(MODERATION + ["train", "--corpus", str(data), "--out", str(Path(tmp) / "model")], 1,
-                                None, "train")
+        trained, trained2 = train_times(data).values()
         rows.append(("train the default model (`--corpus`)", trained, None, "s"))
+        rows.append(("train the default model (`--corpus --jobs 2`)", trained2, None, "s"))
         raw["results"]["train"] = trained
+        raw["results"]["train_jobs2"] = trained2
 
     if not args.ours_only:
         print("load_model() x5", file=sys.stderr, flush=True)

@@ -163,3 +163,10 @@ def test_out_that_is_a_file_is_refused(tmp_path):
     (tmp_path / "m").write_text("not a directory")
     result = train(DATA / "sample_labelled.csv", "--out", tmp_path / "m")
     assert (result.exit_code, result.stderr) == (2, f"Error: --out {tmp_path / 'm'} is a file, not a model directory\n")
+
+
+def test_jobs_below_one_is_one_line(tmp_path):
+    result = train(DATA / "sample_labelled.csv", "--out", tmp_path / "m", "--jobs", "0")
+    assert result.exit_code == 2
+    assert result.stderr == "Error: --jobs must be at least 1, got 0\n"
+    assert not (tmp_path / "m").exists()

@@ -1,5 +1,7 @@
 """Training: label parsing, refusal of bad labels, thresholds and the card."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,3 +140,25 @@ def test_obscenities_label_obscene_where_the_source_does_not_say():
                          "source": "a", "obscene": pd.array([pd.NA, pd.NA, pd.NA, 0.0], dtype="Float64")})
     assert trainable(pool, Recipe(obscene_from_lexicon=True))["obscene"].tolist() == [1.0, 0.0, 1.0, 0.0]
     assert trainable(pool, Recipe())["obscene"].isna().tolist() == [True, True, True, False]
+
+
+def test_training_jobs_fit_the_same_model(sample_labelled, tmp_path):
+    from moderation.persist import MODEL_FILE
+
+    labels = sample_labelled["label"].astype(int)
+    cats = pd.DataFrame({"insult": labels,
+                         "obscene": labels.astype("Int64").where(sample_labelled.index % 2 == 0)})
+    saved = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for jobs in (1, 2):
+            model = moderation.train(sample_labelled["text"], labels, categories=cats, jobs=jobs)
+            assert model.category_names == ["insult", "obscene"]
+            saved.append((model.save(tmp_path / str(jobs)) / MODEL_FILE).read_bytes())
+    assert saved[0] == saved[1]
+
+
+@pytest.mark.parametrize("jobs", [0, -1, 1.5, True])
+def test_training_jobs_below_one_are_refused(sample_labelled, jobs):
+    with pytest.raises(moderation.ModerationError, match="must be at least 1"):
+        moderation.train(sample_labelled["text"], sample_labelled["label"], jobs=jobs)

@@ -4,7 +4,6 @@ fill the card; and leave-one-corpus-out validation of a recipe."""
 from __future__ import annotations
 
 import multiprocessing as mp
-
 from pathlib import Path
 from typing import Callable, Sequence
 

@@ -205,7 +205,7 @@ def __getattr__(name: str):
 
 
 def _check_fitted(block) -> None:
-    """scikit-learn's ``_check_fitted(block)``, importing scikit-learn only to raise its error."""
+    """scikit-learn's ``check_is_fitted(block, "idf_")``, importing scikit-learn only to raise its error."""
     if not hasattr(block, "idf_"):
         from sklearn.exceptions import NotFittedError
 

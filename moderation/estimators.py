@@ -18,14 +18,19 @@ from .normalize import TextNormalizerCore
 __all__ = ["HashedTfidf", "TextNormalizer"]
 
 
+def _text_input(tags):
+    """scikit-learn's tags of an estimator that takes a list of strings (not a 2-D array)."""
+    tags.input_tags.string = True
+    tags.input_tags.two_d_array = False
+    return tags
+
+
 class TextNormalizer(TextNormalizerCore, TransformerMixin, BaseEstimator):
     __doc__ = TextNormalizerCore.__doc__
     __module__ = "moderation.normalize"  # the name model files record
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
+        tags = _text_input(super().__sklearn_tags__())
         tags.requires_fit = False
         return tags
 
@@ -35,7 +40,4 @@ class HashedTfidf(HashedTfidfCore, TransformerMixin, BaseEstimator):
     __module__ = "moderation.features"  # the name model files record
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        tags.input_tags.two_d_array = False
-        return tags
+        return _text_input(super().__sklearn_tags__())

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .features import kernel_weights, linear_scores, parts_of
+from .persist import feature_blocks, pipeline_steps
 
 __all__ = ["LinearHead"]
 
@@ -29,11 +30,10 @@ class LinearHead:
 
     @classmethod
     def of(cls, pipeline, categories: dict | None = None) -> "LinearHead":
-        """The head of a fitted Pipeline whose last step is named ``classifier`` (and its ``features`` step's
-        blocks, when it has one)."""
-        union = pipeline.named_steps.get("features")
-        blocks = [t for _, t in union.transformer_list] if hasattr(union, "transformer_list") else []
-        return cls(pipeline.named_steps["classifier"], categories, blocks)
+        """The head of a fitted Pipeline, or of a loaded model's ``persist.Saved`` one, whose last step is named
+        ``classifier`` (and its ``features`` step's blocks, when it has one)."""
+        steps = pipeline_steps(pipeline)
+        return cls(steps["classifier"], categories, [block for _, block in feature_blocks(steps)])
 
     @cached_property
     def stacked(self) -> tuple[np.ndarray, np.ndarray]:

@@ -22,10 +22,10 @@ from .errors import ModerationError
 from .features import _exclusive_cumsum
 from .linear import LinearHead
 from .normalize import TextNormalizerCore, as_texts, is_dropped
-from .persist import Saved, built, current
+from .persist import built, current, feature_blocks, pipeline_steps
 from .sentences import FEATURES, MAX_SENTENCES, combination_features, combined_inputs, split_many
 
-__all__ = ["Model", "Span", "build_pipeline", "pipeline_steps", "MAX_TEXT_CHARS"]
+__all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
 
 # Longer texts are scored and explained on their first MAX_TEXT_CHARS characters:
 # enough for any comment, and it bounds the time and memory one hostile row can take.
@@ -72,18 +72,6 @@ def build_pipeline(*, C: float = 4.0, word_ngrams=(1, 2), char_ngrams=(2, 5), mi
         ("classifier", LogisticRegression(C=C, class_weight=class_weight, max_iter=2000, solver="liblinear",
                                           dual=True, random_state=0)),
     ])
-
-
-def pipeline_steps(pipeline) -> dict | None:
-    """A Pipeline's steps by name, each as scoring uses it (``persist.current``), for a Pipeline or a ``Saved``
-    one; None for anything else."""
-    if isinstance(pipeline, Saved):
-        if pipeline.where != ("sklearn.pipeline", "Pipeline"):
-            return None
-        return {name: current(step) for name, step in current(pipeline).steps}
-    from sklearn.pipeline import Pipeline
-
-    return {name: step for name, step in pipeline.steps} if isinstance(pipeline, Pipeline) else None
 
 
 class Model:
@@ -154,7 +142,7 @@ class Model:
 
     def _blocks(self) -> list:
         """The feature blocks (words, chars) as (name, block)."""
-        return [(name, current(t)) for name, t in self._steps()["features"].transformer_list]
+        return feature_blocks(self._steps())
 
     def _features(self, normalized: list[str], occurrences: bool = False, word_occurrences: bool = False):
         """Per feature block (words, chars): its matrix, and its n-gram occurrences if asked for
@@ -174,8 +162,7 @@ class Model:
     @cached_property
     def head(self) -> LinearHead:
         """The classifiers as one linear head; a model whose classifiers change afterwards needs a new ``Model``."""
-        return LinearHead(self._steps()["classifier"], {name: current(c) for name, c in self._categories.items()},
-                          [block for _, block in self._blocks()])
+        return LinearHead.of(self._pipeline, {name: current(c) for name, c in self._categories.items()})
 
     def score(self, texts: Iterable, categories: bool = False):
         """P(remove) for each text, as a float array; empty or missing text scores 0.

@@ -33,7 +33,7 @@ from .card import ModelCard, ModelFile, render_model_card
 from .errors import ModelFileError, ModelIntegrityError, ParameterError, UntrustedModelError, literal
 
 __all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path",
-           "canonical_skops", "sha256_file", "Saved", "built", "current",
+           "canonical_skops", "sha256_file", "Saved", "built", "current", "pipeline_steps", "feature_blocks",
            "versions", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
 
 MODEL_FILE = "model.skops"
@@ -277,7 +277,6 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
 def _check_settings(model_path: Path, payload) -> None:
     """Refuse a model whose feature extractors' settings cannot work, before it fails while scoring."""
     from .features import HashedTfidfCore
-    from .model import pipeline_steps
 
     pipeline = payload.get("pipeline") if isinstance(payload, dict) else None
     steps = pipeline_steps(pipeline)
@@ -362,6 +361,25 @@ def built(value):
 def current(value):
     """What scoring uses for ``value``: a ``Saved`` object's ``current``, anything else itself."""
     return value.current if isinstance(value, Saved) else value
+
+
+def pipeline_steps(pipeline) -> dict | None:
+    """A Pipeline's steps by name, each as scoring uses it (``current``), for a Pipeline or a ``Saved`` one; None
+    for anything else."""
+    if isinstance(pipeline, Saved):
+        if pipeline.where != ("sklearn.pipeline", "Pipeline"):
+            return None
+        return {name: current(step) for name, step in current(pipeline).steps}
+    from sklearn.pipeline import Pipeline
+
+    return {name: step for name, step in pipeline.steps} if isinstance(pipeline, Pipeline) else None
+
+
+def feature_blocks(steps: dict) -> list:
+    """The feature blocks of ``pipeline_steps``'s steps, as (name, block) in column order, each as scoring uses it;
+    none without a ``features`` step (a FeatureUnion)."""
+    union = steps.get("features")
+    return [(name, current(t)) for name, t in union.transformer_list] if hasattr(union, "transformer_list") else []
 
 
 class _NotKnown(Exception):

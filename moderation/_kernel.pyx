@@ -27,6 +27,11 @@ for _c in range(128):
     _ASCII[_c] = 32 if chr(_c).isspace() else (_c | 0x80000000u if (chr(_c).isalnum() or _c == 95) else _c)
 
 
+ctypedef fused weight_t:  # the table of idf and coefficients: float64, or float32 when its values are float32's
+    float
+    double
+
+
 cdef struct Block:
     int word            # 1: word n-grams, 0: char_wb n-grams
     int lo, hi, bits
@@ -47,10 +52,14 @@ cdef struct Buffers:
     uint32_t* cp        # code points of one text (white space as 32, word characters marked)
     uint32_t* tok       # token hashes; a padded word's character values
     Py_ssize_t cap_keys, cap_cp
-    # the sentences' char columns, one after the other, then the distinct ones with their counts
+    # the sentences' distinct char columns with their counts, one run per sentence; merged through the second pair
     uint32_t* arena_cols
     uint32_t* arena_counts
+    uint32_t* merge_cols
+    uint32_t* merge_counts
     Py_ssize_t cap_arena
+    Py_ssize_t* runs    # start and length of each run
+    Py_ssize_t cap_runs
 
 
 cdef inline float _pairwise(const float* a, Py_ssize_t n) noexcept nogil:
@@ -216,7 +225,7 @@ cdef Py_ssize_t _distinct(uint32_t* keys, Py_ssize_t n_keys, uint32_t* counts, u
 
 
 cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* counts, Py_ssize_t m, Buffers* buf,
-                    const double* table, Py_ssize_t n_cols, double* acc) noexcept nogil:
+                    const weight_t* table, Py_ssize_t n_cols, double* acc) noexcept nogil:
     """Add the TF-IDF row of one block's distinct columns and counts, times the coefficients, to ``acc`` (as
     numpy's ``_rows`` and scipy's ``csr_matvecs`` compute it); -1 if a count is beyond the tf table.
 
@@ -226,10 +235,10 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
     cdef Py_ssize_t i, j, n = 0, stride = n_cols + 1
     cdef uint32_t count
     cdef float value, norm
-    cdef const double* row
+    cdef const weight_t* row
     cdef const float* tf = b.tf
     cdef Py_ssize_t tf_size = b.tf_size
-    cdef const double* block = table + b.offset * stride
+    cdef const weight_t* block = table + b.offset * stride
     cdef uint32_t* cols = buf.cols
     cdef float* data = buf.data
     cdef double total
@@ -254,7 +263,7 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
     if n_cols == 1:
         total = acc[0]
         for i in range(n):
-            total = total + <double>(data[i] / norm) * block[cols[i] * 2 + 1]
+            total = total + <double>(data[i] / norm) * <double>block[cols[i] * 2 + 1]
         acc[0] = total
     elif n_cols <= 8:
         for j in range(n_cols):
@@ -263,7 +272,7 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
             value = data[i] / norm
             row = block + cols[i] * stride + 1
             for j in range(n_cols):
-                local[j] = local[j] + <double>value * row[j]
+                local[j] = local[j] + <double>value * <double>row[j]
         for j in range(n_cols):
             acc[j] = local[j]
     else:
@@ -271,7 +280,7 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
             value = data[i] / norm
             row = block + cols[i] * stride + 1
             for j in range(n_cols):
-                acc[j] = acc[j] + <double>value * row[j]
+                acc[j] = acc[j] + <double>value * <double>row[j]
     return 0
 
 
@@ -297,21 +306,84 @@ cdef int _grow(Buffers* buf, Py_ssize_t keys, Py_ssize_t chars) noexcept nogil:
     return 0
 
 
-cdef int _grow_arena(Buffers* buf, Py_ssize_t size) noexcept nogil:
+cdef int _grow_arena(Buffers* buf, Py_ssize_t size, Py_ssize_t runs) noexcept nogil:
     if size > buf.cap_arena:
-        free(buf.arena_cols); free(buf.arena_counts)
+        free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts)
         buf.arena_cols = <uint32_t*>malloc(size * sizeof(uint32_t))
         buf.arena_counts = <uint32_t*>malloc(size * sizeof(uint32_t))
+        buf.merge_cols = <uint32_t*>malloc(size * sizeof(uint32_t))
+        buf.merge_counts = <uint32_t*>malloc(size * sizeof(uint32_t))
         buf.cap_arena = size
-        if not (buf.arena_cols and buf.arena_counts):
+        if not (buf.arena_cols and buf.arena_counts and buf.merge_cols and buf.merge_counts):
+            return -1
+    if runs > buf.cap_runs:
+        free(buf.runs)
+        buf.runs = <Py_ssize_t*>malloc(2 * runs * sizeof(Py_ssize_t))
+        buf.cap_runs = runs
+        if not buf.runs:
             return -1
     return 0
+
+
+cdef Py_ssize_t _merge_two(const uint32_t* a, const uint32_t* an, Py_ssize_t na, const uint32_t* b,
+                           const uint32_t* bn, Py_ssize_t nb, uint32_t* out, uint32_t* out_n) noexcept nogil:
+    """Two sorted runs of distinct columns with their counts as one (a column in both: the counts added)."""
+    cdef Py_ssize_t i = 0, j = 0, m = 0
+    while i < na and j < nb:
+        if a[i] < b[j]:
+            out[m] = a[i]; out_n[m] = an[i]; i += 1
+        elif b[j] < a[i]:
+            out[m] = b[j]; out_n[m] = bn[j]; j += 1
+        else:
+            out[m] = a[i]; out_n[m] = an[i] + bn[j]; i += 1; j += 1
+        m += 1
+    if i < na:
+        memcpy(out + m, a + i, (na - i) * sizeof(uint32_t)); memcpy(out_n + m, an + i, (na - i) * sizeof(uint32_t))
+        m += na - i
+    if j < nb:
+        memcpy(out + m, b + j, (nb - j) * sizeof(uint32_t)); memcpy(out_n + m, bn + j, (nb - j) * sizeof(uint32_t))
+        m += nb - j
+    return m
+
+
+cdef Py_ssize_t _merge_runs(Buffers* buf, Py_ssize_t k) noexcept nogil:
+    """Merge the ``k`` runs in the arena (``buf.runs``) pairwise, round after round, into one, left in
+    ``buf.arena_cols`` and ``buf.arena_counts``; its length. It is what ``_distinct`` of all their columns
+    gives, in time linear in them per round."""
+    cdef Py_ssize_t r, n_runs = k, start, m
+    cdef Py_ssize_t* runs = buf.runs
+    cdef uint32_t* src = buf.arena_cols
+    cdef uint32_t* src_n = buf.arena_counts
+    cdef uint32_t* dst = buf.merge_cols
+    cdef uint32_t* dst_n = buf.merge_counts
+    cdef uint32_t* swap
+    while n_runs > 1:
+        for r in range(0, n_runs, 2):
+            start = runs[2 * r]
+            if r + 1 < n_runs:
+                m = _merge_two(src + start, src_n + start, runs[2 * r + 1], src + runs[2 * r + 2],
+                               src_n + runs[2 * r + 2], runs[2 * r + 3], dst + start, dst_n + start)
+            else:
+                m = runs[2 * r + 1]
+                memcpy(dst + start, src + start, m * sizeof(uint32_t))
+                memcpy(dst_n + start, src_n + start, m * sizeof(uint32_t))
+            runs[r] = start  # the merged run r // 2, at the start of the first of its two
+            runs[r + 1] = m
+        n_runs = (n_runs + 1) // 2
+        swap = src; src = dst; dst = swap
+        swap = src_n; src_n = dst_n; dst_n = swap
+    if k == 0:
+        return 0
+    if src != buf.arena_cols:  # run 0, and so the merged run, starts at 0
+        memcpy(buf.arena_cols, src, runs[1] * sizeof(uint32_t))
+        memcpy(buf.arena_counts, src_n, runs[1] * sizeof(uint32_t))
+    return runs[1]
 
 
 cdef void _free(Buffers* buf) noexcept nogil:
     free(buf.keys); free(buf.tmp); free(buf.counts); free(buf.cols); free(buf.data); free(buf.sq)
     free(buf.cp); free(buf.tok)
-    free(buf.arena_cols); free(buf.arena_counts)
+    free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts); free(buf.runs)
 
 
 cdef void _set_block(Block* b, tuple spec):
@@ -362,7 +434,7 @@ cdef Py_ssize_t _read(object text, Buffers* buf, const Block* bw, const Block* b
 
 
 cdef int _words(const Block* bw, const uint32_t* table, uint32_t power, Buffers* buf, Py_ssize_t length,
-                const double* coef, Py_ssize_t n_cols, double* acc) noexcept nogil:
+                const weight_t* coef, Py_ssize_t n_cols, double* acc) noexcept nogil:
     """The word block of the text in ``buf.cp``, then the character values unmarked for the char block."""
     cdef Py_ssize_t j, n_keys, m
     n_keys = _word_keys(bw, table, power, buf.cp, length, buf.tok, buf.keys)
@@ -407,7 +479,7 @@ cdef bint _joins(list texts, Py_ssize_t i, Py_ssize_t k):
 
 
 def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table, uint32_t power,
-                const double[:, ::1] weights, double[:, ::1] out, const int[::1] parts=None):
+                const weight_t[:, ::1] weights, double[:, ::1] out, const int[::1] parts=None):
     """Add ``transform(texts) @ coef`` to ``out`` (one row per text), for the word and char blocks.
 
     Each block is ``(is_word, min_n, max_n, bits, R, S, tf, first_column)`` with
@@ -418,7 +490,7 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     ``parts[i] = k`` (k >= 2) says that the next k texts are the sentences of
     ``texts[i]``: when ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (checked
     here), its words are theirs, so its char n-grams are theirs together, and
-    they are counted from theirs, sorted together, instead of hashed again.
+    they are counted from theirs (their sorted columns and counts merged) instead of hashed again.
     The arrays given must outlive the call (they are read without copies).
     """
     cdef Block bw, bc
@@ -427,7 +499,7 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     cdef Py_ssize_t n_cols = weights.shape[1] - 1
     cdef Py_ssize_t n_texts = len(texts)
     cdef int status = 0
-    cdef const double* w = &weights[0, 0]
+    cdef const weight_t* w = &weights[0, 0]
     cdef const uint32_t* T = &table[0]
     if out.shape[0] != n_texts or out.shape[1] != n_cols:
         raise ValueError("out must have one row per text and one column per coefficient column")
@@ -443,8 +515,8 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
         while i < n_texts:
             k = parts[i] if parts is not None else 0
             if k >= 2 and i + k < n_texts and _joins(texts, i, k):
-                # the sentences first, keeping their char columns one after the other
-                if _grow_arena(&buf, _bound(&bw, &bc, PyUnicode_GET_LENGTH(texts[i]))) != 0:
+                # the sentences first, keeping their distinct char columns and counts, a run each
+                if _grow_arena(&buf, _bound(&bw, &bc, PyUnicode_GET_LENGTH(texts[i])), k) != 0:
                     raise MemoryError()
                 used = 0
                 for c in range(i + 1, i + k + 1):
@@ -453,9 +525,12 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
                     if status != 0:
                         break
                     n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
-                    memcpy(buf.arena_cols + used, buf.keys, n_keys * sizeof(uint32_t))
-                    used += n_keys
                     m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bc.bits)
+                    memcpy(buf.arena_cols + used, buf.keys, m * sizeof(uint32_t))
+                    memcpy(buf.arena_counts + used, buf.counts, m * sizeof(uint32_t))
+                    buf.runs[2 * (c - i - 1)] = used
+                    buf.runs[2 * (c - i - 1) + 1] = m
+                    used += m
                     status = _weigh_dot(&bc, buf.keys, buf.counts, m, &buf, w, n_cols, &out[c, 0])
                     if status != 0:
                         break
@@ -464,7 +539,7 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
                     length = _read(texts[i], &buf, &bw, &bc)
                     status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
                 if status == 0:
-                    m = _distinct(buf.arena_cols, used, buf.arena_counts, buf.tmp, bc.bits)
+                    m = _merge_runs(&buf, k)
                     status = _weigh_dot(&bc, buf.arena_cols, buf.arena_counts, m, &buf, w, n_cols, &out[i, 0])
                 i += k + 1
             else:

@@ -519,7 +519,14 @@ def linear_scores(blocks, texts: list[str], coef: np.ndarray | None = None, part
 def kernel_weights(blocks, coef) -> np.ndarray | None:
     """What the kernel reads per column: its idf (float32, exactly), then its row of ``coef`` (a matrix, or a
     list of its columns); None where the kernel does not apply (it takes a word block then a char block,
-    float32 and l2-normalised, as the model's)."""
+    float32 and l2-normalised, as the model's).
+
+    The table is float32 when every coefficient is a float32 value (a trained
+    model's are: ``LinearHead.round_weights``), else float64: the same values
+    either way, and the kernel's products are float64 either way, but the
+    kernel's time goes mostly to waiting for the rows of this table, and
+    float32 rows are half the memory to wait for.
+    """
     if _kernel is None or len(blocks) != 2:
         return None
     columns = [np.asarray(c) for c in coef] if isinstance(coef, (list, tuple)) else list(np.asarray(coef).T)
@@ -532,7 +539,8 @@ def kernel_weights(blocks, coef) -> np.ndarray | None:
     n = blocks[0].n_features + blocks[1].n_features
     if not columns or any(c.dtype != np.float64 or c.shape != (n,) for c in columns):
         return None
-    weights = np.empty((n, len(columns) + 1), dtype=np.float64)
+    single = all(np.array_equal(c.astype(np.float32), c) for c in columns)
+    weights = np.empty((n, len(columns) + 1), dtype=np.float32 if single else np.float64)
     weights[:blocks[0].n_features, 0] = blocks[0].idf_
     weights[blocks[0].n_features:, 0] = blocks[1].idf_
     for j, column in enumerate(columns, start=1):

@@ -45,7 +45,7 @@ class LinearHead:
 
     @property
     def main_coef(self) -> np.ndarray:
-        return self.main.coef_.reshape(-1)  # a view, also of coefficients kept in ``kernel_weights``
+        return self.main.coef_.reshape(-1)
 
     def logits(self, X) -> np.ndarray:
         """The log-odds per row of ``X``: the main classifier in column 0, then each category."""
@@ -71,8 +71,10 @@ class LinearHead:
         """The compiled kernel's table (``features.kernel_weights``) of the feature blocks and every classifier,
         computed on first use; None where the kernel does not apply.
 
-        The classifiers' ``coef_`` then become views of its columns (the same
-        values), so the coefficients are held once (tens of megabytes).
+        A float64 table holds the coefficients as they are, so the classifiers'
+        ``coef_`` then become views of its columns (the same values, held once).
+        A float32 one (the coefficients are float32 values) is a second copy at
+        half the size, and the classifiers keep theirs.
         """
         if not self.features:
             return None
@@ -80,7 +82,7 @@ class LinearHead:
         if any(np.shape(c.coef_) != (1, sum(b.n_features for b in self.features)) for c in classifiers):
             return None
         weights = kernel_weights(self.features, [c.coef_.reshape(-1) for c in classifiers])
-        if weights is not None:
+        if weights is not None and weights.dtype == np.float64:
             for j, c in enumerate(classifiers, start=1):
                 c.coef_ = weights[:, j].reshape(1, -1)
         return weights

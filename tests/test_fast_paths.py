@@ -173,9 +173,10 @@ def test_boundaries_and_split_on_hostile_text(text):
 
 # -- the compiled kernel ------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def blocks():
-    """A word and a char block fitted on our texts (small column counts, so columns collide too)."""
+@pytest.fixture(scope="module", params=["float64", "float32"])
+def blocks(request):
+    """A word and a char block fitted on our texts (small column counts, so columns collide too), and
+    coefficients that are float64 values, or float32 values (as a trained model's: a float32 table)."""
     if features._kernel is None:
         skip_or_fail("the compiled kernel is not built (pip install .)")
     texts = normalize_many(our_texts())
@@ -183,6 +184,9 @@ def blocks():
     chars = HashedTfidf(analyzer="char_wb", ngram_range=(2, 5), n_features=2 ** 16, min_df=2).fit(texts)
     rng = np.random.default_rng(0)
     coef = rng.normal(size=(2 ** 14 + 2 ** 16, 5))
+    if request.param == "float32":
+        coef = coef.astype(np.float32).astype(np.float64)
+    assert features.kernel_weights([words, chars], coef).dtype == np.dtype(request.param)
     return [words, chars], coef
 
 
@@ -365,7 +369,9 @@ def test_a_file_with_anything_else_goes_to_skops(small_model_dir, tmp_path):
     assert persist._load_known(b"not a zip") is None
 
 
-def test_the_kernels_table_holds_the_coefficients_once(reading_model, tmp_path):
+def test_the_kernels_table_holds_the_coefficients(reading_model, tmp_path):
+    """A trained model's coefficients are float32 values: the table is float32, a half-size copy of them; a
+    model's with more precision are held once, the classifiers' ``coef_`` being views of a float64 table."""
     import moderation
 
     saved = reading_model.save(tmp_path / "before")
@@ -375,7 +381,16 @@ def test_the_kernels_table_holds_the_coefficients_once(reading_model, tmp_path):
     if weights is None:
         skip_or_fail("the compiled kernel is not built (pip install .)")
     classifiers = [model.head.main, *model.head.categories.values()]
-    assert all(np.shares_memory(c.coef_, weights) for c in classifiers)
+    assert weights.dtype == np.float32
+    assert all(np.array_equal(weights[:, j], c.coef_.ravel()) for j, c in enumerate(classifiers, start=1))
+    assert not any(np.shares_memory(c.coef_, weights) for c in classifiers)
+    precise = moderation.load_model(saved)
+    nudged = np.nextafter(precise.head.main.coef_, np.inf)  # not float32 values any more
+    precise.head.main.coef_ = nudged
+    table = precise.head.kernel_weights
+    assert table.dtype == np.float64
+    assert all(np.shares_memory(c.coef_, table) for c in [precise.head.main, *precise.head.categories.values()])
+    assert np.array_equal(precise.head.main.coef_, nudged)
     assert model.score_table(our_texts()[:300], categories=bool(model.categories)).equals(before)
     again = model.save(tmp_path / "after")
     assert (again / "model.skops").read_bytes() == (saved / "model.skops").read_bytes()

@@ -399,12 +399,12 @@ def test_a_loaded_models_scikit_learn_objects_are_built_when_asked_for(order, de
     pipeline, categories = model.pipeline, model.categories
     assert list(pipeline.named_steps) == ["normalize", "features", "classifier"]
     assert list(categories) == model.category_names == ["insult", "identity_attack", "obscene", "threat"]
-    # one object each, however often asked for; the classifiers' coefficients are the scoring table's columns
+    # one object each, however often asked for; the classifiers' coefficients are the scoring table's values
     assert model.pipeline is pipeline and model.categories["insult"] is categories["insult"]
     weights = model.head.kernel_weights
     if weights is not None:
-        for c in [pipeline.named_steps["classifier"], *categories.values()]:
-            assert np.shares_memory(c.coef_, weights)
+        for j, c in enumerate([pipeline.named_steps["classifier"], *categories.values()], start=1):
+            assert np.array_equal(c.coef_.ravel(), weights[:, j])
     whole = pipeline.predict_proba(texts)[:, 1]
     features, _ = model.combination_inputs(texts)
     np.testing.assert_allclose(1 / (1 + np.exp(-features[:, 0])), whole)

@@ -556,6 +556,147 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
         _free(&buf)
 
 
+# -- reasons -------------------------------------------------------------------------------------
+
+cdef Py_ssize_t _word_grams(const Block* b, const uint32_t* T, uint32_t power, const uint32_t* cp, Py_ssize_t length,
+                            uint32_t* tok, Py_ssize_t* tstart, Py_ssize_t* tend, uint32_t* keys, Py_ssize_t* gstart,
+                            Py_ssize_t* gend) noexcept nogil:
+    """The word n-grams of one text (the columns of ``_word_keys``) in the order of ``features``'s occurrences
+    (by first token, then by length), with the character range of each."""
+    cdef Py_ssize_t i = 0, start, n_tok = 0, t, g = 0
+    cdef uint32_t h, p
+    cdef int shift = 32 - b.bits, n
+    while i < length:
+        if cp[i] & 0x80000000u:
+            start = i
+            h = 0
+            p = 1
+            while i < length and (cp[i] & 0x80000000u):
+                h += T[cp[i] & 0x7FFFFFFFu] * p
+                p *= power
+                i += 1
+            if i - start >= 2:
+                tok[n_tok] = h
+                tstart[n_tok] = start
+                tend[n_tok] = i
+                n_tok += 1
+        else:
+            i += 1
+    for t in range(n_tok):
+        h = 0
+        for n in range(1, b.hi + 1):
+            if t + n > n_tok:
+                break
+            h += tok[t + n - 1] * b.R[n - 1]
+            if n >= b.lo:
+                keys[g] = (h + b.S[n]) >> shift
+                gstart[g] = tstart[t]
+                gend[g] = tend[t + n - 1]
+                g += 1
+    return g
+
+
+def top_words(list texts, tuple words, const uint32_t[::1] table, uint32_t power, const weight_t[:, ::1] weights,
+              int k):
+    """Per text, the ``k`` word n-grams with the largest positive contribution to the main score (column 1 of
+    ``weights``, whose rows are ``unit_logits``'s), each as its first occurrence, joined by "; ".
+
+    What ``LinearHead.top_terms`` gives from the word block's matrix and
+    occurrences: contributions are the float32 TF-IDF value times the
+    coefficient, in float64; equal ones are taken in column order; an n-gram's
+    first occurrence is the first by token, then by length.
+    """
+    cdef Block bw
+    cdef Buffers buf
+    cdef Py_ssize_t i, j, r, g, n_g, m, n, length, cap = 0, n_best
+    cdef Py_ssize_t stride = weights.shape[1]
+    cdef const weight_t* block = &weights[0, 0]
+    cdef const uint32_t* T = &table[0]
+    cdef uint32_t count
+    cdef float value, norm
+    cdef double c
+    cdef uint32_t* grams = NULL
+    cdef Py_ssize_t* tstart = NULL
+    cdef Py_ssize_t* tend = NULL
+    cdef Py_ssize_t* gstart = NULL
+    cdef Py_ssize_t* gend = NULL
+    cdef double* best = NULL
+    cdef uint32_t* best_col = NULL
+    cdef list out = [], phrases
+    _set_block(&bw, words)
+    if bw.word != 1 or bw.offset != 0:
+        raise ValueError("the block must be the word block, the table's first columns")
+    if stride < 2:
+        raise ValueError("the table needs the main classifier's column")
+    if k <= 0:
+        return ["" for _ in texts]
+    memset(&buf, 0, sizeof(buf))
+    best = <double*>malloc(k * sizeof(double))
+    best_col = <uint32_t*>malloc(k * sizeof(uint32_t))
+    try:
+        if not (best and best_col):
+            raise MemoryError()
+        for text in texts:
+            length = _read(text, &buf, &bw, &bw)
+            if length + 2 > cap or buf.cap_keys > cap:
+                cap = max(length + 2, buf.cap_keys)
+                free(grams); free(tstart); free(tend); free(gstart); free(gend)
+                grams = <uint32_t*>malloc(cap * sizeof(uint32_t))
+                tstart = <Py_ssize_t*>malloc(cap * sizeof(Py_ssize_t))
+                tend = <Py_ssize_t*>malloc(cap * sizeof(Py_ssize_t))
+                gstart = <Py_ssize_t*>malloc(cap * sizeof(Py_ssize_t))
+                gend = <Py_ssize_t*>malloc(cap * sizeof(Py_ssize_t))
+                if not (grams and tstart and tend and gstart and gend):
+                    raise MemoryError()
+            n_g = _word_grams(&bw, T, power, buf.cp, length, buf.tok, tstart, tend, grams, gstart, gend)
+            memcpy(buf.keys, grams, n_g * sizeof(uint32_t))
+            m = _distinct(buf.keys, n_g, buf.counts, buf.tmp, bw.bits)
+            # the TF-IDF row, as _weigh_dot computes it
+            n = 0
+            for i in range(m):
+                count = buf.counts[i]
+                if count >= bw.tf_size:
+                    raise ValueError("a count beyond the tf table")
+                value = bw.tf[count] * <float>block[buf.keys[i] * stride]
+                if value != 0:
+                    buf.cols[n] = buf.keys[i]
+                    buf.data[n] = value
+                    n += 1
+            n_best = 0
+            if n:
+                for i in range(n):
+                    buf.sq[i] = buf.data[i] * buf.data[i]
+                norm = buf.sq[0] + _pairwise(buf.sq + 1, n - 1) if n > 1 else buf.sq[0]
+                norm = sqrtf(norm)
+                for i in range(n):
+                    c = <double>(buf.data[i] / norm) * <double>block[buf.cols[i] * stride + 1]
+                    if c > 0 and (n_best < k or c > best[n_best - 1]):
+                        j = n_best if n_best < k else k - 1
+                        while j > 0 and best[j - 1] < c:
+                            best[j] = best[j - 1]
+                            best_col[j] = best_col[j - 1]
+                            j -= 1
+                        best[j] = c
+                        best_col[j] = buf.cols[i]
+                        if n_best < k:
+                            n_best += 1
+            if n_best == 0:
+                out.append("")
+                continue
+            phrases = []
+            for r in range(n_best):
+                for g in range(n_g):
+                    if grams[g] == best_col[r]:
+                        phrases.append(text[gstart[g]:gend[g]])
+                        break
+            out.append("; ".join(phrases))
+    finally:
+        _free(&buf)
+        free(grams); free(tstart); free(tend); free(gstart); free(gend); free(best); free(best_col)
+    return out
+
+
+
 # -- sentences -----------------------------------------------------------------------------------
 
 cdef bint _ALNUM128[128]

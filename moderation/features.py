@@ -41,7 +41,8 @@ try:  # the compiled kernel (setup.py); without it, scoring takes the numpy path
 except ImportError:  # pragma: no cover - a source checkout without a build
     _kernel = None
 
-__all__ = ["HashedTfidf", "HashedTfidfCore", "Occurrences", "linear_scores", "kernel_weights", "parts_of"]
+__all__ = ["HashedTfidf", "HashedTfidfCore", "Occurrences", "linear_scores", "kernel_weights", "parts_of",
+           "top_words"]
 
 # Texts are processed in pieces of about this many characters: each piece's keys
 # are sorted in one go, and a piece small enough for the caches is fastest.
@@ -514,6 +515,15 @@ def linear_scores(blocks, texts: list[str], coef: np.ndarray | None = None, part
         parts = np.ascontiguousarray(parts, dtype=np.intc)
     _kernel.unit_logits(texts, specs[0], specs[1], _char_table(), _POWER, weights, out, parts)
     return out
+
+
+def top_words(block, texts: list[str], weights: np.ndarray, k: int) -> list[str]:
+    """Per text, ``LinearHead.top_terms`` from the compiled kernel: the ``k`` word n-grams adding most to the
+    main score (column 1 of ``weights = kernel_weights(blocks, coef)``, whose first block is ``block``), each
+    as its first occurrence, joined by "; ". The same strings, without building the matrix and occurrences."""
+    texts = HashedTfidfCore._docs(texts)
+    spec = _kernel_block(block, *block._settings(), 0, texts)
+    return _kernel.top_words(texts, spec, _char_table(), _POWER, weights, k)
 
 
 def kernel_weights(blocks, coef) -> np.ndarray | None:

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import scipy.sparse as sp
 
-from .features import kernel_weights, linear_scores, parts_of
+from .features import kernel_weights, linear_scores, parts_of, top_words
 from .persist import feature_blocks, pipeline_steps
 
 __all__ = ["LinearHead"]
@@ -96,7 +96,11 @@ class LinearHead:
         return 1.0 / (1.0 + np.exp(-self.logits(X)))
 
     def reasons(self, normalized: list[str], k: int) -> list[str]:
-        """``top_terms`` of normalised texts, from their word block (the first) alone."""
+        """``top_terms`` of normalised texts, from their word block (the first) alone: from the compiled kernel
+        (``features.top_words``), else through the word block's matrix and occurrences."""
+        weights = self.kernel_weights
+        if weights is not None:
+            return top_words(self.features[0], normalized, weights, k)
         return self.top_terms(normalized, *self.features[0].transform_with_occurrences(normalized), k)
 
     def top_terms(self, normalized: list[str], Xw: sp.csr_matrix, occ, k: int) -> list[str]:

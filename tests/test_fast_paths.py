@@ -4,7 +4,8 @@ Each optimisation keeps its reference beside it, and these tests compare the two
 on our test data and on hostile Unicode from hypothesis: ``normalize_many``
 against ``normalize`` text by text, ``sentences._boundaries`` against the
 pattern's ``finditer``, ``split`` against its reference, the compiled kernel
-(``features.linear_scores``) against the sparse matrix product bit for bit, and a
+(``features.linear_scores``) against the sparse matrix product bit for bit, its reasons
+(``features.top_words``) against ``LinearHead.top_terms``, and a
 model's units (whole texts and sentences) against the loop that normalised and
 split one text at a time.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import random
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from unittest import mock
 
 import numpy as np
@@ -26,6 +28,7 @@ from hypothesis import strategies as st
 from conftest import skip_or_fail
 from moderation import features, sentences
 from moderation.features import HashedTfidf
+from moderation.linear import LinearHead
 from moderation.normalize import normalize, normalize_many
 from moderation.recipe import Recipe
 from moderation.sentences import combined_inputs
@@ -235,12 +238,39 @@ def test_kernel_on_hostile_text(blocks, texts):
     assert np.array_equal(features.linear_scores(fitted, joined, coef, parts), product(fitted, joined, coef))
 
 
+def reference_top_terms(words, texts, main, k):
+    head = LinearHead(SimpleNamespace(coef_=main.reshape(1, -1), intercept_=np.zeros(1)))
+    return head.top_terms(texts, *words.transform_with_occurrences(texts), k)
+
+
+@pytest.mark.parametrize("k", [1, 3, 10])
+def test_kernel_reasons_are_the_reference_ones(blocks, k):
+    fitted, coef = blocks
+    texts = normalize_many(our_texts()) + random_texts(2000, seed=4, max_len=200) + [
+        "", "a", "idiot idiot idiot", "ab " * 3000, "you are an idiot you idiot", "é_1 x9 ab_cd ab_cd"]
+    weights = features.kernel_weights(fitted, coef)
+    expected = reference_top_terms(fitted[0], texts, coef[:, 0], k)
+    assert sum(map(bool, expected)) > 1000 and sum(e.count("; ") == k - 1 for e in expected if e) > 500
+    assert features.top_words(fitted[0], texts, weights, k) == expected
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, HOSTILE), min_size=1, max_size=8))
+def test_kernel_reasons_on_hostile_text(blocks, texts):
+    fitted, coef = blocks
+    weights = features.kernel_weights(fitted, coef)
+    assert features.top_words(fitted[0], texts, weights, 3) == reference_top_terms(fitted[0], texts, coef[:, 0], 3)
+
+
 def test_kernel_declines_what_it_does_not_compute(blocks):
     fitted, coef = blocks
     words, chars = fitted
     assert features.linear_scores([chars, words], ["x"], coef) is None
     assert features.linear_scores(fitted, ["x"], coef[:-1]) is None
     assert features.linear_scores(fitted, ["x"], coef.astype(np.float32)) is None
+    weights = features.kernel_weights(fitted, coef)
+    with pytest.raises(ValueError, match="the word block"):
+        features.top_words(chars, ["x"], weights, 3)
 
 
 # -- a model's units ----------------------------------------------------------------------------

@@ -816,6 +816,53 @@ cdef list _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* aln
     return out
 
 
+def pieces(list texts, list normalized, list spans):
+    """For each plain ASCII text (``normalize.normalize_many_plain``) and its normalised form, the normalised
+    form of each of its pieces ``text[s:e]`` (``spans``: a list per text, in order, each cut at white space
+    and holding some): the matching piece of the normalised text, one list for all.
+
+    The normalised text is the text's words joined by single spaces, so a piece
+    starting at character ``s`` starts after the words before ``s`` and a space
+    after each: the characters of those words plus their number.
+    """
+    cdef list out = []
+    cdef Py_ssize_t i, j, n, s, e, pos, chars, words, a
+    cdef const unsigned char* data
+    cdef unsigned char word, before
+    cdef str text, norm
+    for i in range(len(texts)):
+        text = texts[i]
+        norm = normalized[i]
+        if not text.isascii() or PyUnicode_KIND(text) != 1:
+            raise ValueError("pieces takes ASCII texts")
+        data = <const unsigned char*>PyUnicode_DATA(text)
+        n = PyUnicode_GET_LENGTH(text)
+        pos = 0
+        chars = 0       # characters of words before pos
+        words = 0       # words started before pos
+        before = 0      # whether the character before pos is a word's
+        for s, e in spans[i]:
+            if not (pos <= s < e <= n):
+                raise ValueError("spans must be in order, within the text")
+            if (s > 0 and not _SPACE128[data[s - 1]]) or _SPACE128[data[s]] or _SPACE128[data[e - 1]] or (
+                    e < n and not _SPACE128[data[e]]):
+                raise ValueError("a piece must be cut at white space")
+            for j in range(pos, s):
+                word = not _SPACE128[data[j]]
+                chars += word
+                words += word & (not before)
+                before = word
+            a = chars + words
+            for j in range(s, e):
+                word = not _SPACE128[data[j]]
+                chars += word
+                words += word & (not before)
+                before = word
+            out.append(norm[a:chars + words - 1])
+            pos = e
+    return out
+
+
 def split_many(list texts, int min_chars):
     """``[sentences.split(t) for t in texts]``: the same character ranges, in one pass over each text.
 

@@ -21,7 +21,7 @@ from .card import ModelCard
 from .errors import ModerationError
 from .features import _exclusive_cumsum
 from .linear import LinearHead
-from .normalize import TextNormalizerCore, as_texts, is_dropped
+from .normalize import TextNormalizerCore, as_texts, is_dropped, plain_pieces
 from .persist import built, current, feature_blocks, pipeline_steps
 from .sentences import FEATURES, MAX_SENTENCES, combination_features, combined_inputs, split_many
 
@@ -203,7 +203,7 @@ class Model:
         text, and its character range in the original text. A text's units are
         consecutive: the whole text, then its sentences in order.
         """
-        normalized = self.normalizer.many(texts)
+        normalized, plain = self.normalizer.many_plain(texts)
         present = np.fromiter((len(n) - n.count(" ") >= MIN_TEXT_CHARS for n in normalized), dtype=bool,
                               count=len(normalized))
         present_idx = np.flatnonzero(present)
@@ -217,8 +217,18 @@ class Model:
         position = np.repeat(np.fromiter((k for k, _ in pieces), dtype=np.int64, count=len(pieces)),
                              np.fromiter((len(p) for _, p in pieces), dtype=np.int64, count=len(pieces)))
         spans = [span for _, p in pieces for span in p]
-        originals = [texts[i] for i in present_idx[position].tolist()]
-        sentences = self.normalizer.many([t[s:e] for t, (s, e) in zip(originals, spans)])
+        # a plain text's sentences are pieces of its normalised form; the others' are normalised
+        of_plain = plain[present_idx][position]
+        sentences = np.empty(len(spans), dtype=object)
+        plain_texts = [(k, p) for k, p in pieces if plain[present_idx[k]]]
+        if plain_texts:
+            sentences[of_plain] = plain_pieces([texts[present_idx[k]] for k, _ in plain_texts],
+                                               [wholes[k] for k, _ in plain_texts], [p for _, p in plain_texts])
+        others = np.flatnonzero(~of_plain).tolist()
+        if others:
+            originals = [texts[i] for i in present_idx[position[others]].tolist()]
+            sentences[others] = self.normalizer.many([t[s:e] for t, (s, e) in zip(originals, [spans[j] for j in others])])
+        sentences = sentences.tolist()
         kept = np.fromiter(map(bool, sentences), dtype=bool, count=len(sentences))
         position = position[kept]
         # each text's units: its whole text, then its kept sentences

@@ -32,11 +32,12 @@ import numpy as np
 
 try:  # the compiled kernel (setup.py) folds, collapses and checks a block of texts in one pass
     from ._kernel import collapse_many as _collapse_many
+    from ._kernel import pieces as _pieces
 except ImportError:  # pragma: no cover - a source checkout without a build
-    _collapse_many = None
+    _collapse_many = _pieces = None
 
-__all__ = ["as_texts", "normalize", "normalize_many", "normalize_with_offsets", "is_dropped", "TextNormalizer",
-           "TextNormalizerCore", "LEXICON", "OBSCENITIES"]
+__all__ = ["as_texts", "normalize", "normalize_many", "normalize_many_plain", "normalize_with_offsets", "plain_pieces",
+           "is_dropped", "TextNormalizer", "TextNormalizerCore", "LEXICON", "OBSCENITIES"]
 
 # Words that evasions are resolved against, most likely first (a masked
 # ``f**k`` resolves to the first word of the same shape). Only obscenities,
@@ -333,12 +334,27 @@ def normalize_many(texts: list[str], markers: bool = False) -> list[str]:
     are made by the compiled kernel while it folds and collapses the texts
     (``_kernel.collapse_many``), else with numpy over the block (``_collapse_numpy``).
     """
+    return normalize_many_plain(texts, markers)[0]
+
+
+def normalize_many_plain(texts: list[str], markers: bool = False) -> tuple[list[str], np.ndarray]:
+    """``normalize_many``, and which texts are plain ASCII: their normalised form is their words lower-cased and
+    joined by single spaces, and nothing in it is what a later step looks for.
+
+    A piece of a plain text cut at white space is plain too (the checks look at
+    neighbouring characters, and white space reads as the end of a text to them),
+    so its normalised form is the matching piece of the text's: what
+    ``plain_pieces`` takes instead of normalising the pieces again.
+    """
+    plain = np.zeros(len(texts), dtype=bool)
     if markers:
-        return [normalize(t, True) for t in texts]
+        return [normalize(t, True) for t in texts], plain
     strings = [i for i, t in enumerate(texts) if isinstance(t, str)]
     everything = len(strings) == len(texts)
     collapse = _collapse_many if _collapse_many is not None else _collapse_numpy
     collapsed, flags = collapse(texts if everything else [texts[i] for i in strings], _FOLD_TABLE)
+    clean = np.frombuffer(flags, dtype=np.uint8) == 0
+    plain[strings] = clean & np.fromiter((texts[i].isascii() for i in strings), dtype=bool, count=len(strings))
     # only the flagged texts need more than folding and collapsing
     for k in np.flatnonzero(np.frombuffer(flags, dtype=np.uint8)).tolist():
         found = flags[k]
@@ -351,15 +367,24 @@ def normalize_many(texts: list[str], markers: bool = False) -> list[str]:
                 text = " ".join(_STRETCH.sub(r"\1", decoded).split())
             collapsed[k] = text
     if everything:
-        return collapsed
+        return collapsed, plain
     out = [""] * len(texts)
     for k, i in enumerate(strings):
         out[i] = collapsed[k]
-    return out
+    return out, plain
 
 
 # What a folded, collapsed text may hold that the last steps or normalize() must see (bits of the checks' flags).
 _LEETSPEAK, _STRETCHED, _OTHER = 1, 2, 4
+
+
+def plain_pieces(texts: list[str], normalized: list[str], spans: list[list[tuple[int, int]]]) -> list[str]:
+    """The normalised form of each piece ``text[s:e]`` of plain texts (``normalize_many_plain``) given with their
+    normalised forms, all in one list; each piece is cut at white space. From the compiled kernel, the pieces of
+    the normalised texts; else normalised again."""
+    if _pieces is not None:
+        return _pieces(texts, normalized, spans)
+    return normalize_many([t[s:e] for t, p in zip(texts, spans) for s, e in p])
 
 
 def _collapse_numpy(texts: list[str], fold) -> tuple[list[str], bytes]:
@@ -482,6 +507,10 @@ class TextNormalizerCore:
     def many(self, texts: list[str]) -> list[str]:
         """Texts normalised as this step does (``normalize_many``: the same as ``one`` on each, faster)."""
         return normalize_many(texts, self._markers)
+
+    def many_plain(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
+        """``many``, and which texts are plain (``normalize_many_plain``)."""
+        return normalize_many_plain(texts, self._markers)
 
     def with_offsets(self, text: str) -> tuple[str, list[int]]:
         """One text, normalised as this step does, with the offsets of ``normalize_with_offsets``."""

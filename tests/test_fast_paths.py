@@ -29,7 +29,7 @@ from conftest import skip_or_fail
 from moderation import features, sentences
 from moderation.features import HashedTfidf
 from moderation.linear import LinearHead
-from moderation.normalize import normalize, normalize_many
+from moderation.normalize import normalize, normalize_many, normalize_many_plain, plain_pieces
 from moderation.recipe import Recipe
 from moderation.sentences import combined_inputs
 from references import reference_combination, reference_units
@@ -103,6 +103,65 @@ def test_normalize_many_with_markers_and_missing_values(collapse):
     texts = ["@user RT you idiot http://x", "&amp; fine", None, float("nan"), "", "ok"]
     assert normalize_many(texts, markers=True) == [normalize(t, markers=True) for t in texts]
     assert normalize_many([None, "", "  "]) == ["", "", ""]
+
+
+def plain_pieces_of(texts: list[str]) -> tuple[list[str], list[str], list[list[tuple[int, int]]]]:
+    """The plain texts among ``texts``, their normalised forms, and pieces of each: its sentences, its words,
+    and its runs of two words (all cut at white space)."""
+    normalized, plain = normalize_many_plain(texts)
+    chosen = np.flatnonzero(plain).tolist()
+    spans = [sorted(set(sentences.split(texts[i]))) for i in chosen]
+    words = [[m.span() for m in re.finditer(r"\S+", texts[i])] for i in chosen]
+    pairs = [[m.span() for m in re.finditer(r"\S+\s+\S+", texts[i])] for i in chosen]
+    return ([texts[i] for i in chosen] * 3, [normalized[i] for i in chosen] * 3, spans + words + pairs)
+
+
+def test_plain_texts_are_their_words_lower_cased(collapse):
+    texts = our_texts() + OBFUSCATED + PIECES + LONG_RUNS + random_texts(2000, seed=5, max_len=120)
+    normalized, plain = normalize_many_plain(texts)
+    assert plain.sum() > 1000 and (~plain).sum() > 500
+    assert normalized == normalize_many(texts)
+    assert all(t.isascii() and n == " ".join(t.lower().split())
+               for t, n, p in zip(texts, normalized, plain.tolist()) if p)
+    assert not normalize_many_plain(texts[:50], markers=True)[1].any()
+    assert normalize_many_plain([None, "ok", float("nan")])[1].tolist() == [False, True, False]
+
+
+@pytest.fixture(params=["kernel", "normalised again"])
+def pieces_by(request):
+    from moderation import normalize as module
+
+    if request.param == "kernel" and module._pieces is None:
+        skip_or_fail("the compiled kernel is not built (pip install .)")
+    with mock.patch.object(module, "_pieces", module._pieces if request.param == "kernel" else None):
+        yield request.param
+
+
+def test_the_pieces_of_plain_texts_are_their_normalised_pieces(pieces_by):
+    texts, normalized, spans = plain_pieces_of(our_texts() + OBFUSCATED + random_texts(2000, seed=6, max_len=200))
+    assert sum(len(p) >= 2 for p in spans) > 3000
+    assert plain_pieces(texts, normalized, spans) == normalize_many([t[s:e] for t, p in zip(texts, spans)
+                                                                     for s, e in p])
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, HOSTILE, TRICKY, SPACED, BOUNDARY_TEXT), max_size=12))
+@example(["a b. c d", "x a\ny a z", "s a s\n\nb", "u.s. a", "ab\x1ccd ef", " lead. trail "])
+def test_the_pieces_of_plain_hostile_text(texts):
+    texts, normalized, spans = plain_pieces_of(texts)
+    assert plain_pieces(texts, normalized, spans) == [normalize(t[s:e]) for t, p in zip(texts, spans) for s, e in p]
+
+
+def test_pieces_are_cut_at_white_space():
+    from moderation import _kernel
+
+    for spans in ([(1, 5)], [(0, 4)], [(0, 2), (0, 2)], [(3, 9)], [(2, 5)]):
+        with pytest.raises(ValueError):
+            _kernel.pieces(["ab cd"], ["ab cd"], [spans])
+    with pytest.raises(ValueError, match="ASCII"):
+        _kernel.pieces(["ab cé"], ["ab cé"], [[(0, 2)]])
+    assert _kernel.pieces(["  Ab \t cd  ", "x"], ["ab cd", "x"], [[(2, 4), (7, 9)], [(0, 1)]]) == [
+        "ab", "cd", "x"]
 
 
 @SETTINGS

@@ -16,6 +16,8 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport sqrtf
 
+import numpy as np
+
 cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
     bint Py_UNICODE_ISALNUM(Py_UCS4 ch) nogil
@@ -726,8 +728,9 @@ cdef inline bint _is_break(Py_UCS4 c) noexcept nogil:  # [\r\n]
     return c == 13 or c == 10
 
 
-cdef list _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* alnum):
-    """``sentences.split`` of one text (see ``split_many``); ``spans`` and ``alnum`` hold len(text) + 1 each."""
+cdef Py_ssize_t _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* alnum) noexcept:
+    """``sentences.split`` of one text (see ``split_many``), left in ``spans`` (start, end, start, end...); how
+    many. ``spans`` and ``alnum`` hold len(text) + 1 each."""
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
@@ -735,7 +738,7 @@ cdef list _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* aln
     cdef Py_ssize_t n_merged = 0
     cdef bint newline, matched
     cdef Py_UCS4 c
-    cdef list out = []
+    cdef Py_ssize_t n_out = 0
     # alnum[i]: letters and digits before position i
     alnum[0] = 0
     for j in range(n):
@@ -812,36 +815,44 @@ cdef list _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* aln
         while end > start and _isspace(PyUnicode_READ(kind, data, end - 1)):
             end -= 1
         if end > start:
-            out.append((start, end))
-    return out
+            spans[2 * n_out] = start
+            spans[2 * n_out + 1] = end
+            n_out += 1
+    return n_out
 
 
-def pieces(list texts, list normalized, list spans):
+def pieces(list texts, list normalized, const int64_t[::1] counts, const int64_t[:, ::1] spans):
     """For each plain ASCII text (``normalize.normalize_many_plain``) and its normalised form, the normalised
-    form of each of its pieces ``text[s:e]`` (``spans``: a list per text, in order, each cut at white space
-    and holding some): the matching piece of the normalised text, one list for all.
+    form of each of its ``counts[i]`` pieces ``text[s:e]`` (the next rows of ``spans``, in order, each cut at
+    white space): the matching piece of the normalised text, one list for all.
 
     The normalised text is the text's words joined by single spaces, so a piece
     starting at character ``s`` starts after the words before ``s`` and a space
     after each: the characters of those words plus their number.
     """
     cdef list out = []
-    cdef Py_ssize_t i, j, n, s, e, pos, chars, words, a
+    cdef Py_ssize_t i, j, n, s, e, pos, chars, words, a, r, row = 0
     cdef const unsigned char* data
     cdef unsigned char word, before
     cdef str text, norm
+    if counts.shape[0] != len(texts) or len(normalized) != len(texts):
+        raise ValueError("counts and normalized must have one entry per text")
     for i in range(len(texts)):
         text = texts[i]
         norm = normalized[i]
         if not text.isascii() or PyUnicode_KIND(text) != 1:
             raise ValueError("pieces takes ASCII texts")
+        if counts[i] < 0 or row + counts[i] > spans.shape[0]:
+            raise ValueError("counts must add up to at most the rows of spans")
         data = <const unsigned char*>PyUnicode_DATA(text)
         n = PyUnicode_GET_LENGTH(text)
         pos = 0
         chars = 0       # characters of words before pos
         words = 0       # words started before pos
         before = 0      # whether the character before pos is a word's
-        for s, e in spans[i]:
+        for r in range(row, row + counts[i]):
+            s = spans[r, 0]
+            e = spans[r, 1]
             if not (pos <= s < e <= n):
                 raise ValueError("spans must be in order, within the text")
             if (s > 0 and not _SPACE128[data[s - 1]]) or _SPACE128[data[s]] or _SPACE128[data[e - 1]] or (
@@ -860,11 +871,14 @@ def pieces(list texts, list normalized, list spans):
                 before = word
             out.append(norm[a:chars + words - 1])
             pos = e
+        row += counts[i]
     return out
 
 
-def split_many(list texts, int min_chars):
-    """``[sentences.split(t) for t in texts]``: the same character ranges, in one pass over each text.
+def split_many(list texts, int min_chars, Py_ssize_t most):
+    """``sentences.split`` of each text, at most ``most`` sentences each: how many each text has (an int64
+    array), and their character ranges one after the other (an int64 array of (start, end) rows). The same
+    ranges as ``split``, in one pass over each text.
 
     ``_BOUNDARY`` is matched as finditer does: from the end of the last match,
     the first position where the first branch (just after ``.!?…``: closing quotes
@@ -872,26 +886,49 @@ def split_many(list texts, int min_chars):
     line break) matches; both end where the white space ends. ``\\s`` is
     ``str.isspace`` and a letter or digit ``str.isalnum``, as in ``re``.
     """
-    cdef Py_ssize_t longest = 0, n
-    cdef Py_ssize_t* spans
-    cdef Py_ssize_t* alnum
-    cdef list out = []
+    cdef Py_ssize_t longest = 0, n, i, k, used = 0, cap = 0
+    cdef Py_ssize_t* spans = NULL
+    cdef Py_ssize_t* alnum = NULL
+    cdef int64_t* found = NULL
+    cdef int64_t* grown
+    cdef int64_t[::1] counts = np.zeros(len(texts), dtype=np.int64)
+    cdef int64_t[:, ::1] out
     for text in texts:
         if isinstance(text, str):
             n = PyUnicode_GET_LENGTH(text)
             if n > longest:
                 longest = n
-    spans = <Py_ssize_t*>malloc((2 * longest + 4) * sizeof(Py_ssize_t))
-    alnum = <Py_ssize_t*>malloc((longest + 2) * sizeof(Py_ssize_t))
-    if not spans or not alnum:
-        free(spans); free(alnum)
-        raise MemoryError()
     try:
-        for text in texts:
-            out.append(_split_one(text, min_chars, spans, alnum) if isinstance(text, str) else [])
+        spans = <Py_ssize_t*>malloc((2 * longest + 4) * sizeof(Py_ssize_t))
+        alnum = <Py_ssize_t*>malloc((longest + 2) * sizeof(Py_ssize_t))
+        if not spans or not alnum:
+            raise MemoryError()
+        for i in range(len(texts)):
+            text = texts[i]
+            if not isinstance(text, str):
+                continue
+            k = _split_one(text, min_chars, spans, alnum)
+            if k > most:
+                k = most
+            if used + k > cap:
+                cap = 2 * (used + k) + 1024
+                grown = <int64_t*>malloc(2 * cap * sizeof(int64_t))
+                if not grown:
+                    raise MemoryError()
+                if used:
+                    memcpy(grown, found, 2 * used * sizeof(int64_t))
+                free(found)
+                found = grown
+            for n in range(2 * k):
+                found[2 * used + n] = spans[n]
+            used += k
+            counts[i] = k
+        out = np.empty((used, 2), dtype=np.int64)
+        if used:
+            memcpy(&out[0, 0], found, 2 * used * sizeof(int64_t))
     finally:
-        free(spans); free(alnum)
-    return out
+        free(spans); free(alnum); free(found)
+    return np.asarray(counts), np.asarray(out)
 
 
 # -- normalisation ---------------------------------------------------------------------------------

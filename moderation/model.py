@@ -196,39 +196,41 @@ class Model:
                               for i in range(0, len(texts), SCORE_BLOCK)], ignore_index=True)
         return self._score_block(texts, categories, reasons)
 
-    def _units(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    def _units(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """What is scored: each text whole, and with ``sentences`` each sentence of a longer one.
 
         Returns the normalised units, each unit's text index, whether it is a whole
-        text, and its character range in the original text. A text's units are
-        consecutive: the whole text, then its sentences in order.
+        text, and its character range in the original text (int64 rows of (start,
+        end)). A text's units are consecutive: the whole text, then its sentences in
+        order.
         """
         normalized, plain = self.normalizer.many_plain(texts)
         present = np.fromiter((len(n) - n.count(" ") >= MIN_TEXT_CHARS for n in normalized), dtype=bool,
                               count=len(normalized))
         present_idx = np.flatnonzero(present)
         wholes = [normalized[i] for i in present_idx.tolist()]
+        originals = [texts[i] for i in present_idx.tolist()]
+        lengths = np.fromiter(map(len, originals), dtype=np.int64, count=len(originals))
         if not self.sentences or not wholes:
-            return (wholes, present_idx.astype(np.int64), np.ones(len(wholes), dtype=bool),
-                    [(0, len(texts[i])) for i in present_idx.tolist()])
-        split = split_many([texts[i] for i in present_idx.tolist()])
+            ranges = np.column_stack((np.zeros_like(lengths), lengths))
+            return wholes, present_idx.astype(np.int64), np.ones(len(wholes), dtype=bool), ranges
+        counts, spans = split_many(originals)
         # the sentences of the texts of two or more, in order, with their text's position among the present ones
-        pieces = [(k, p[:MAX_SENTENCES]) for k, p in enumerate(split) if len(p) >= 2]
-        position = np.repeat(np.fromiter((k for k, _ in pieces), dtype=np.int64, count=len(pieces)),
-                             np.fromiter((len(p) for _, p in pieces), dtype=np.int64, count=len(pieces)))
-        spans = [span for _, p in pieces for span in p]
+        several = counts >= 2
+        spans = spans[np.repeat(several, counts)]
+        counts = np.where(several, counts, 0)
+        position = np.repeat(np.arange(len(wholes)), counts)
         # a plain text's sentences are pieces of its normalised form; the others' are normalised
-        of_plain = plain[present_idx][position]
+        of_plain = plain[present_idx]
         sentences = np.empty(len(spans), dtype=object)
-        plain_texts = [(k, p) for k, p in pieces if plain[present_idx[k]]]
-        if plain_texts:
-            sentences[of_plain] = plain_pieces([texts[present_idx[k]] for k, _ in plain_texts],
-                                               [wholes[k] for k, _ in plain_texts], [p for _, p in plain_texts])
-        others = np.flatnonzero(~of_plain).tolist()
-        if others:
-            originals = [texts[i] for i in present_idx[position[others]].tolist()]
-            sentences[others] = self.normalizer.many([t[s:e] for t, (s, e) in zip(originals, [spans[j] for j in others])])
-        sentences = sentences.tolist()
+        chosen = np.flatnonzero(of_plain & several).tolist()
+        if chosen:
+            sentences[of_plain[position]] = plain_pieces([originals[k] for k in chosen], [wholes[k] for k in chosen],
+                                                         counts[chosen], spans[of_plain[position]])
+        others = np.flatnonzero(~of_plain[position])
+        if len(others):
+            sentences[others] = self.normalizer.many([originals[k][s:e] for k, s, e in zip(
+                position[others].tolist(), spans[others, 0].tolist(), spans[others, 1].tolist())])
         kept = np.fromiter(map(bool, sentences), dtype=bool, count=len(sentences))
         position = position[kept]
         # each text's units: its whole text, then its kept sentences
@@ -239,14 +241,12 @@ class Model:
         is_whole[first] = True
         units = np.empty(total, dtype=object)
         units[first] = wholes
-        units[~is_whole] = [s for s, k in zip(sentences, kept) if k]
+        units[~is_whole] = sentences[kept]
         owner = np.repeat(present_idx.astype(np.int64), n_sentences + 1)
-        starts = np.zeros(total, dtype=np.int64)
-        ends = np.zeros(total, dtype=np.int64)
-        ends[first] = [len(texts[i]) for i in present_idx.tolist()]
-        kept_spans = np.asarray(spans, dtype=np.int64).reshape(-1, 2)[kept]
-        starts[~is_whole], ends[~is_whole] = kept_spans[:, 0], kept_spans[:, 1]
-        return units.tolist(), owner, is_whole, list(zip(starts.tolist(), ends.tolist()))
+        ranges = np.zeros((total, 2), dtype=np.int64)
+        ranges[first, 1] = lengths
+        ranges[~is_whole] = spans[kept]
+        return units.tolist(), owner, is_whole, ranges
 
     @staticmethod
     def _gather(n_texts: int, owner: np.ndarray, whole: np.ndarray, main: np.ndarray):
@@ -373,6 +373,7 @@ class Model:
         units, _, whole, ranges = self._units([text])
         if not units:
             return []
+        ranges = [tuple(r) for r in ranges.tolist()]
         if whole.all() or self._calibrator is None:
             return [ranges[0]]
         main = self.head.logits(sp.hstack([b for b, _ in self._features(units)], format="csr"))[:, 0]

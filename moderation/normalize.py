@@ -378,13 +378,17 @@ def normalize_many_plain(texts: list[str], markers: bool = False) -> tuple[list[
 _LEETSPEAK, _STRETCHED, _OTHER = 1, 2, 4
 
 
-def plain_pieces(texts: list[str], normalized: list[str], spans: list[list[tuple[int, int]]]) -> list[str]:
+def plain_pieces(texts: list[str], normalized: list[str], counts: np.ndarray, spans: np.ndarray) -> list[str]:
     """The normalised form of each piece ``text[s:e]`` of plain texts (``normalize_many_plain``) given with their
-    normalised forms, all in one list; each piece is cut at white space. From the compiled kernel, the pieces of
-    the normalised texts; else normalised again."""
+    normalised forms, all in one list: ``counts[i]`` pieces of text i, the next rows of ``spans`` (int64 (start,
+    end) rows, each cut at white space). From the compiled kernel, the pieces of the normalised texts; else
+    normalised again."""
+    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    spans = np.ascontiguousarray(spans, dtype=np.int64).reshape(-1, 2)
     if _pieces is not None:
-        return _pieces(texts, normalized, spans)
-    return normalize_many([t[s:e] for t, p in zip(texts, spans) for s, e in p])
+        return _pieces(texts, normalized, counts, spans)
+    owner = np.repeat(np.arange(len(texts)), counts).tolist()
+    return normalize_many([texts[i][s:e] for i, (s, e) in zip(owner, spans.tolist())])
 
 
 def _collapse_numpy(texts: list[str], fold) -> tuple[list[str], bytes]:

@@ -78,11 +78,14 @@ def split(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def split_many(texts: list[str]) -> list[list[tuple[int, int]]]:
-    """``[split(t) for t in texts]``, from the compiled kernel when it is built."""
-    if _split_many is None:
-        return [split(t) for t in texts]
-    return _split_many(texts, MIN_SENTENCE_CHARS)
+def split_many(texts: list[str], most: int = MAX_SENTENCES) -> tuple[np.ndarray, np.ndarray]:
+    """``split`` of each text, its first ``most`` sentences: how many each text has, and their character ranges
+    one after the other (rows of (start, end)), as int64 arrays; from the compiled kernel when it is built."""
+    if _split_many is not None:
+        return _split_many(texts, MIN_SENTENCE_CHARS, most)
+    found = [split(t)[:most] if isinstance(t, str) else [] for t in texts]
+    spans = np.array([span for f in found for span in f], dtype=np.int64).reshape(-1, 2)
+    return np.fromiter(map(len, found), dtype=np.int64, count=len(found)), spans
 
 
 def _boundaries(text: str):

@@ -110,10 +110,16 @@ def plain_pieces_of(texts: list[str]) -> tuple[list[str], list[str], list[list[t
     and its runs of two words (all cut at white space)."""
     normalized, plain = normalize_many_plain(texts)
     chosen = np.flatnonzero(plain).tolist()
-    spans = [sorted(set(sentences.split(texts[i]))) for i in chosen]
+    spans = [sentences.split(texts[i]) for i in chosen]
     words = [[m.span() for m in re.finditer(r"\S+", texts[i])] for i in chosen]
     pairs = [[m.span() for m in re.finditer(r"\S+\s+\S+", texts[i])] for i in chosen]
     return ([texts[i] for i in chosen] * 3, [normalized[i] for i in chosen] * 3, spans + words + pairs)
+
+
+def pieces_of(texts, normalized, spans) -> list[str]:
+    """``plain_pieces`` given a list of ranges per text."""
+    flat = np.array([span for p in spans for span in p], dtype=np.int64).reshape(-1, 2)
+    return plain_pieces(texts, normalized, np.array([len(p) for p in spans], dtype=np.int64), flat)
 
 
 def test_plain_texts_are_their_words_lower_cased(collapse):
@@ -140,8 +146,8 @@ def pieces_by(request):
 def test_the_pieces_of_plain_texts_are_their_normalised_pieces(pieces_by):
     texts, normalized, spans = plain_pieces_of(our_texts() + OBFUSCATED + random_texts(2000, seed=6, max_len=200))
     assert sum(len(p) >= 2 for p in spans) > 3000
-    assert plain_pieces(texts, normalized, spans) == normalize_many([t[s:e] for t, p in zip(texts, spans)
-                                                                     for s, e in p])
+    assert pieces_of(texts, normalized, spans) == normalize_many([t[s:e] for t, p in zip(texts, spans)
+                                                                  for s, e in p])
 
 
 @SETTINGS
@@ -149,19 +155,25 @@ def test_the_pieces_of_plain_texts_are_their_normalised_pieces(pieces_by):
 @example(["a b. c d", "x a\ny a z", "s a s\n\nb", "u.s. a", "ab\x1ccd ef", " lead. trail "])
 def test_the_pieces_of_plain_hostile_text(texts):
     texts, normalized, spans = plain_pieces_of(texts)
-    assert plain_pieces(texts, normalized, spans) == [normalize(t[s:e]) for t, p in zip(texts, spans) for s, e in p]
+    assert pieces_of(texts, normalized, spans) == [normalize(t[s:e]) for t, p in zip(texts, spans) for s, e in p]
 
 
 def test_pieces_are_cut_at_white_space():
     from moderation import _kernel
 
+    def pieces(texts, spans):
+        counts = np.array([len(p) for p in spans], dtype=np.int64)
+        flat = np.array([span for p in spans for span in p], dtype=np.int64).reshape(-1, 2)
+        return _kernel.pieces(texts, [" ".join(t.lower().split()) for t in texts], counts, flat)
+
     for spans in ([(1, 5)], [(0, 4)], [(0, 2), (0, 2)], [(3, 9)], [(2, 5)]):
         with pytest.raises(ValueError):
-            _kernel.pieces(["ab cd"], ["ab cd"], [spans])
+            pieces(["ab cd"], [spans])
     with pytest.raises(ValueError, match="ASCII"):
-        _kernel.pieces(["ab cé"], ["ab cé"], [[(0, 2)]])
-    assert _kernel.pieces(["  Ab \t cd  ", "x"], ["ab cd", "x"], [[(2, 4), (7, 9)], [(0, 1)]]) == [
-        "ab", "cd", "x"]
+        pieces(["ab cé"], [[(0, 2)]])
+    with pytest.raises(ValueError, match="add up"):
+        _kernel.pieces(["ab cd"], ["ab cd"], np.array([2], dtype=np.int64), np.array([[0, 2]], dtype=np.int64))
+    assert pieces(["  Ab \t cd  ", "x", "y z"], [[(2, 4), (7, 9)], [], [(2, 3)]]) == ["ab", "cd", "z"]
 
 
 @SETTINGS
@@ -345,7 +357,7 @@ def test_units_and_logits_are_the_reference_ones(reading_model):
     texts = our_texts() + OBFUSCATED + [". ".join(["You idiot"] * 50), "Wow. Ok.", "a.\n\nb"]
     units, owner, whole, ranges = reading_model._units(texts)
     ref = reference_units(reading_model, texts)
-    assert (units, owner.tolist(), whole.tolist(), ranges) == ref
+    assert (units, owner.tolist(), whole.tolist(), [tuple(r) for r in ranges.tolist()]) == ref
     head = reading_model.head
     expected = head.logits(sp.hstack([b.transform(units) for b in head.features], format="csr"))
     assert np.array_equal(head.text_logits(units, whole), expected)
@@ -359,7 +371,8 @@ def test_units_and_logits_are_the_reference_ones(reading_model):
                 max_size=10))
 def test_units_on_hostile_text(reading_model, texts):
     units, owner, whole, ranges = reading_model._units(texts)
-    assert (units, owner.tolist(), whole.tolist(), ranges) == reference_units(reading_model, texts)
+    assert (units, owner.tolist(), whole.tolist(), [tuple(r) for r in ranges.tolist()]) == reference_units(
+        reading_model, texts)
     if units:
         head = reading_model.head
         expected = head.logits(sp.hstack([b.transform(units) for b in head.features], format="csr"))
@@ -392,14 +405,26 @@ def test_split_many_is_split():
     rng = random.Random(5)
     alphabet = list(".!?…\r\n \t\"'”’)]ab1_") + ["\u2028", "\u00a0", "\x1c", "é", "١"]
     texts = our_texts() + ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(30000)]
-    assert sentences.split_many(texts + [None]) == [sentences.split(t) for t in texts] + [[]]
+    assert split_lists(texts + [None]) == [sentences.split(t) for t in texts] + [[]]
+    counts, spans = sentences.split_many(texts, most=2)
+    assert counts.tolist() == [min(len(sentences.split(t)), 2) for t in texts]
+    with mock.patch.object(sentences, "_split_many", None):  # without the kernel: the same arrays
+        assert all(np.array_equal(a, b) for a, b in zip(sentences.split_many(texts, most=2), (counts, spans)))
 
 
 @SETTINGS
 @given(st.lists(st.one_of(TEXT, HOSTILE, BOUNDARY_TEXT), max_size=8))
 @example(["a_b_c_d_e. x", "١٢٣٤٥. Ⅻ½²³. x", "x.\u2028\ny", '."")  \n', "!!!! ....", "..."])
 def test_split_many_on_hostile_text(texts):
-    assert sentences.split_many(texts) == [reference_split(t) for t in texts]
+    assert split_lists(texts) == [reference_split(t) for t in texts]
+
+
+def split_lists(texts) -> list[list[tuple[int, int]]]:
+    """``sentences.split_many``'s ranges as a list per text (all of them)."""
+    counts, spans = sentences.split_many(texts, most=10 ** 9)
+    ends = np.cumsum(counts).tolist()
+    rows = [tuple(r) for r in spans.tolist()]
+    return [rows[e - c:e] for c, e in zip(counts.tolist(), ends)]
 
 
 # -- loading a model without skops ---------------------------------------------------------------

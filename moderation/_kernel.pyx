@@ -54,7 +54,8 @@ cdef struct Buffers:
     uint32_t* cp        # code points of one text (white space as 32, word characters marked)
     uint32_t* tok       # token hashes; a padded word's character values
     Py_ssize_t cap_keys, cap_cp
-    # the sentences' distinct char columns with their counts, one run per sentence; merged through the second pair
+    # a text's sentences' char columns marked with their sentence, then the text's distinct ones and counts;
+    # each sentence's distinct ones and counts (runs: where each starts, and how many)
     uint32_t* arena_cols
     uint32_t* arena_counts
     uint32_t* merge_cols
@@ -111,16 +112,23 @@ cdef void _scatter(const uint32_t* src, uint32_t* dst, Py_ssize_t n, int shift, 
 
 
 cdef void _sort_keys(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noexcept nogil:
-    """Sort ``n`` keys below ``2**bits`` (at most 24) in place. Up to 4096 keys: scattered into about ``n``
+    """Sort ``n`` keys below ``2**bits`` (at most 32) in place. Up to 4096 keys: scattered into about ``n``
     buckets by their top bits, then finished by insertion sort (each key moves within its bucket only); more:
-    LSD radix sort in two passes, linear whatever the keys."""
+    LSD radix sort in two passes (three above 24 bits), linear whatever the keys."""
     cdef Py_ssize_t i, j
     cdef uint32_t v
     cdef int d = 1
     if n > 4096:
-        d = (bits + 1) // 2
-        _scatter(keys, tmp, n, 0, (<uint32_t>1 << d) - 1)
-        _scatter(tmp, keys, n, d, (<uint32_t>1 << d) - 1)
+        if bits <= 24:
+            d = (bits + 1) // 2
+            _scatter(keys, tmp, n, 0, (<uint32_t>1 << d) - 1)
+            _scatter(tmp, keys, n, d, (<uint32_t>1 << d) - 1)
+        else:
+            d = (bits + 2) // 3
+            _scatter(keys, tmp, n, 0, (<uint32_t>1 << d) - 1)
+            _scatter(tmp, keys, n, d, (<uint32_t>1 << d) - 1)
+            _scatter(keys, tmp, n, 2 * d, (<uint32_t>1 << (bits - 2 * d)) - 1)
+            memcpy(keys, tmp, n * sizeof(uint32_t))
         return
     while d < 12 and (<Py_ssize_t>1 << d) < n:
         d += 1
@@ -327,59 +335,50 @@ cdef int _grow_arena(Buffers* buf, Py_ssize_t size, Py_ssize_t runs) noexcept no
     return 0
 
 
-cdef Py_ssize_t _merge_two(const uint32_t* a, const uint32_t* an, Py_ssize_t na, const uint32_t* b,
-                           const uint32_t* bn, Py_ssize_t nb, uint32_t* out, uint32_t* out_n) noexcept nogil:
-    """Two sorted runs of distinct columns with their counts as one (a column in both: the counts added)."""
-    cdef Py_ssize_t i = 0, j = 0, m = 0
-    while i < na and j < nb:
-        if a[i] < b[j]:
-            out[m] = a[i]; out_n[m] = an[i]; i += 1
-        elif b[j] < a[i]:
-            out[m] = b[j]; out_n[m] = bn[j]; j += 1
-        else:
-            out[m] = a[i]; out_n[m] = an[i] + bn[j]; i += 1; j += 1
-        m += 1
-    if i < na:
-        memcpy(out + m, a + i, (na - i) * sizeof(uint32_t)); memcpy(out_n + m, an + i, (na - i) * sizeof(uint32_t))
-        m += na - i
-    if j < nb:
-        memcpy(out + m, b + j, (nb - j) * sizeof(uint32_t)); memcpy(out_n + m, bn + j, (nb - j) * sizeof(uint32_t))
-        m += nb - j
-    return m
+cdef inline int _bit_length(Py_ssize_t v) noexcept nogil:
+    cdef int n = 0
+    while v:
+        n += 1
+        v >>= 1
+    return n
 
 
-cdef Py_ssize_t _merge_runs(Buffers* buf, Py_ssize_t k) noexcept nogil:
-    """Merge the ``k`` runs in the arena (``buf.runs``) pairwise, round after round, into one, left in
-    ``buf.arena_cols`` and ``buf.arena_counts``; its length. It is what ``_distinct`` of all their columns
-    gives, in time linear in them per round."""
-    cdef Py_ssize_t r, n_runs = k, start, m
+cdef Py_ssize_t _split_counts(Buffers* buf, Py_ssize_t used, Py_ssize_t k, int bits, int sbits) noexcept nogil:
+    """Count the char columns of a text's ``k`` sentences at once: ``buf.arena_cols[:used]`` holds each column
+    shifted left by ``sbits`` with its sentence's index in the low bits. Sorted, they give the whole text's
+    distinct columns and counts (left in ``buf.arena_cols`` and ``buf.arena_counts``; how many is returned) and
+    each sentence's, in column order (``buf.merge_cols`` and ``buf.merge_counts``, from ``buf.runs[2 * s]``,
+    ``buf.runs[2 * s + 1]`` of them): what ``_distinct`` of the whole and of each sentence give, in one sort.
+    ``buf.runs[2 * s]`` holds where sentence ``s`` may start (each has room for all of its columns)."""
+    cdef Py_ssize_t j, w = 0, base, f
+    cdef uint32_t v, key, si, smask = (<uint32_t>1 << sbits) - 1
+    cdef uint32_t* cols = buf.arena_cols
+    cdef uint32_t* counts = buf.arena_counts
+    cdef uint32_t* scols = buf.merge_cols
+    cdef uint32_t* scounts = buf.merge_counts
     cdef Py_ssize_t* runs = buf.runs
-    cdef uint32_t* src = buf.arena_cols
-    cdef uint32_t* src_n = buf.arena_counts
-    cdef uint32_t* dst = buf.merge_cols
-    cdef uint32_t* dst_n = buf.merge_counts
-    cdef uint32_t* swap
-    while n_runs > 1:
-        for r in range(0, n_runs, 2):
-            start = runs[2 * r]
-            if r + 1 < n_runs:
-                m = _merge_two(src + start, src_n + start, runs[2 * r + 1], src + runs[2 * r + 2],
-                               src_n + runs[2 * r + 2], runs[2 * r + 3], dst + start, dst_n + start)
-            else:
-                m = runs[2 * r + 1]
-                memcpy(dst + start, src + start, m * sizeof(uint32_t))
-                memcpy(dst_n + start, src_n + start, m * sizeof(uint32_t))
-            runs[r] = start  # the merged run r // 2, at the start of the first of its two
-            runs[r + 1] = m
-        n_runs = (n_runs + 1) // 2
-        swap = src; src = dst; dst = swap
-        swap = src_n; src_n = dst_n; dst_n = swap
-    if k == 0:
-        return 0
-    if src != buf.arena_cols:  # run 0, and so the merged run, starts at 0
-        memcpy(buf.arena_cols, src, runs[1] * sizeof(uint32_t))
-        memcpy(buf.arena_counts, src_n, runs[1] * sizeof(uint32_t))
-    return runs[1]
+    _sort_keys(cols, buf.tmp, used, bits + sbits)
+    for j in range(k):
+        runs[2 * j + 1] = 0
+    for j in range(used):
+        v = cols[j]
+        key = v >> sbits
+        si = v & smask
+        if w > 0 and cols[w - 1] == key:  # written at w <= j, after cols[j] is read
+            counts[w - 1] += 1
+        else:
+            cols[w] = key
+            counts[w] = 1
+            w += 1
+        base = runs[2 * si]
+        f = runs[2 * si + 1]
+        if f > 0 and scols[base + f - 1] == key:
+            scounts[base + f - 1] += 1
+        else:
+            scols[base + f] = key
+            scounts[base + f] = 1
+            runs[2 * si + 1] = f + 1
+    return w
 
 
 cdef void _free(Buffers* buf) noexcept nogil:
@@ -492,12 +491,13 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     ``parts[i] = k`` (k >= 2) says that the next k texts are the sentences of
     ``texts[i]``: when ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (checked
     here), its words are theirs, so its char n-grams are theirs together, and
-    they are counted from theirs (their sorted columns and counts merged) instead of hashed again.
+    they are counted from theirs (sorted once, marked with their sentence) instead of hashed again.
     The arrays given must outlive the call (they are read without copies).
     """
     cdef Block bw, bc
     cdef Buffers buf
-    cdef Py_ssize_t i, c, k, length, n_keys, m, used
+    cdef Py_ssize_t i, c, j, k, length, n_keys, m, used
+    cdef int sbits
     cdef Py_ssize_t n_cols = weights.shape[1] - 1
     cdef Py_ssize_t n_texts = len(texts)
     cdef int status = 0
@@ -516,8 +516,9 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
         i = 0
         while i < n_texts:
             k = parts[i] if parts is not None else 0
-            if k >= 2 and i + k < n_texts and _joins(texts, i, k):
-                # the sentences first, keeping their distinct char columns and counts, a run each
+            sbits = _bit_length(k - 1) if k >= 2 else 0
+            if k >= 2 and i + k < n_texts and bc.bits + sbits <= 32 and _joins(texts, i, k):
+                # the sentences' word blocks, and their char columns marked with the sentence, one after the other
                 if _grow_arena(&buf, _bound(&bw, &bc, PyUnicode_GET_LENGTH(texts[i])), k) != 0:
                     raise MemoryError()
                 used = 0
@@ -527,21 +528,23 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
                     if status != 0:
                         break
                     n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
-                    m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bc.bits)
-                    memcpy(buf.arena_cols + used, buf.keys, m * sizeof(uint32_t))
-                    memcpy(buf.arena_counts + used, buf.counts, m * sizeof(uint32_t))
                     buf.runs[2 * (c - i - 1)] = used
-                    buf.runs[2 * (c - i - 1) + 1] = m
-                    used += m
-                    status = _weigh_dot(&bc, buf.keys, buf.counts, m, &buf, w, n_cols, &out[c, 0])
-                    if status != 0:
-                        break
+                    for j in range(n_keys):
+                        buf.arena_cols[used + j] = (buf.keys[j] << sbits) | <uint32_t>(c - i - 1)
+                    used += n_keys
                 if status == 0:
                     # reading the whole text sizes the buffers for it: its bound holds every column kept
                     length = _read(texts[i], &buf, &bw, &bc)
                     status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
                 if status == 0:
-                    m = _merge_runs(&buf, k)
+                    m = _split_counts(&buf, used, k, bc.bits, sbits)
+                    for c in range(i + 1, i + k + 1):
+                        status = _weigh_dot(&bc, buf.merge_cols + buf.runs[2 * (c - i - 1)],
+                                            buf.merge_counts + buf.runs[2 * (c - i - 1)], buf.runs[2 * (c - i - 1) + 1],
+                                            &buf, w, n_cols, &out[c, 0])
+                        if status != 0:
+                            break
+                if status == 0:
                     status = _weigh_dot(&bc, buf.arena_cols, buf.arena_counts, m, &buf, w, n_cols, &out[i, 0])
                 i += k + 1
             else:

@@ -4,12 +4,13 @@
     python benchmarks/identical.py --rows 20000     # a quick look
 
 The fast paths (``normalize_many``, the compiled ``split_many``, ``Model._units``,
-the compiled kernel behind ``LinearHead.text_logits`` and ``Model._gather``) are
-each held to a reference written the plain way: ``normalize`` one text at a
-time, ``sentences.split``, the units built one text at a time and the combiner's
-inputs and leading units one unit at a time (``tests/references.py``), and the
-logits as ``hstack(block.transform(units)) @ coef`` through scipy's sparse
-product. The tests do this on our texts and on generated ones; this does it at
+the compiled kernel behind ``LinearHead.text_logits`` and ``LinearHead.reasons``,
+and ``Model._gather``) are each held to a reference written the plain way:
+``normalize`` one text at a time, ``sentences.split``, the units built one text
+at a time and the combiner's inputs and leading units one unit at a time
+(``tests/references.py``), the logits as ``hstack(block.transform(units)) @
+coef`` through scipy's sparse product, and the reasons (for every unit) from the
+word block's matrix and occurrences (``LinearHead.top_terms``). The tests do this on our texts and on generated ones; this does it at
 scale.
 
 The comments are made from the corpora's texts (``../shared/data``): each one
@@ -85,9 +86,13 @@ def check(model, texts: list[str]) -> dict:
     ref_inputs, ref_lead = reference_combination(len(texts), ref_owner, ref_whole, reference[:, 0])
     inputs = combined_inputs(whole_logit, strongest, n_sentences)
     combination_diff = int((~((inputs == ref_inputs).all(axis=1)) | (lead != ref_lead)).sum())
+    words = head.features[0]
+    reasons_diff = sum(a != b for a, b in zip(head.reasons(units, 3),
+                                              head.top_terms(units, *words.transform_with_occurrences(units), 3)))
     return {"comments": len(texts), "units": len(units), "normalize_differ": int(norm_diff),
             "split_differ": int(split_diff), "units_differ": units_diff, "combination_differ": combination_diff,
-            "logits_differ": int((gap.max(axis=1) > 0).sum()), "largest_logit_gap": float(gap.max(initial=0.0))}
+            "logits_differ": int((gap.max(axis=1) > 0).sum()), "largest_logit_gap": float(gap.max(initial=0.0)),
+            "reasons_differ": int(reasons_diff)}
 
 
 def render(total: dict, info: dict) -> str:
@@ -98,7 +103,9 @@ def render(total: dict, info: dict) -> str:
              total["combination_differ"]),
             ("units whose logits differ (kernel against the sparse product), any of the "
              f"{info['columns']} classifiers", total["logits_differ"]),
-            ("largest absolute difference of a logit", f"{total['largest_logit_gap']:.3g}")]
+            ("largest absolute difference of a logit", f"{total['largest_logit_gap']:.3g}"),
+            ("units whose three reasons differ (kernel's `top_words` against `LinearHead.top_terms` of the word "
+             "block's matrix and occurrences)", total["reasons_differ"])]
     lines = ["# The fast paths against their references", "",
              f"{total['comments']:,} comments ({total['units']:,} scored units: whole comments and their "
              f"sentences), made by joining 1-4 corpus texts at random; {info['seconds']:.0f} s. "
@@ -121,7 +128,7 @@ def main(argv=None) -> None:
     model = moderation.load_model(args.model) if args.model else moderation.load_model()
     texts = comments(args.data or data_root(), args.rows)
     total = {"comments": 0, "units": 0, "normalize_differ": 0, "split_differ": 0, "units_differ": 0,
-             "combination_differ": 0, "logits_differ": 0, "largest_logit_gap": 0.0}
+             "combination_differ": 0, "logits_differ": 0, "largest_logit_gap": 0.0, "reasons_differ": 0}
     for at in range(0, len(texts), BLOCK):
         part = check(model, texts[at:at + BLOCK])
         for key, value in part.items():

@@ -10,8 +10,8 @@ and ``Model._gather``) are each held to a reference written the plain way:
 at a time and the combiner's inputs and leading units one unit at a time
 (``tests/references.py``), the logits as ``hstack(block.transform(units)) @
 coef`` through scipy's sparse product, and the reasons (for every unit) from the
-word block's matrix and occurrences (``LinearHead.top_terms``). The tests do this on our texts and on generated ones; this does it at
-scale.
+word block's matrix and occurrences (``LinearHead.top_terms``). The tests do
+this on our texts and on generated ones; this does it at scale.
 
 The comments are made from the corpora's texts (``../shared/data``): each one
 joins one to four texts drawn at random with a space, a line break, ". " or

@@ -23,7 +23,7 @@ from .features import _exclusive_cumsum
 from .linear import LinearHead
 from .normalize import TextNormalizerCore, as_texts, is_dropped, plain_pieces
 from .persist import built, current, feature_blocks, pipeline_steps
-from .sentences import FEATURES, MAX_SENTENCES, combination_features, combined_inputs, split_many
+from .sentences import FEATURES, combination_features, combined_inputs, split_many
 
 __all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from moderation import sentences
-from moderation.model import MAX_SENTENCES, MIN_TEXT_CHARS
+from moderation.model import MIN_TEXT_CHARS
+from moderation.sentences import MAX_SENTENCES
 from moderation.normalize import normalize
 
 

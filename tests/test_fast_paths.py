@@ -356,7 +356,8 @@ def reading_model(sample_labelled):
 def test_units_and_logits_are_the_reference_ones(reading_model):
     # the last two are counted from their sentences in one sort of more than 4096 columns, marked with their
     # sentence: 20 + 6 bits (three radix passes) and 20 + 4 (two)
-    long = [f"Sentence {i} goes on about the weather and the {i}th idiot of the town, at some length" for i in range(40)]
+    long = [f"Sentence {i} goes on about the weather and the {i}th idiot of the town, at some length"
+            for i in range(40)]
     texts = our_texts() + OBFUSCATED + [". ".join(["You idiot"] * 50), "Wow. Ok.", "a.\n\nb", ". ".join(long),
                                         ". ".join(long[:16])]
     units, owner, whole, ranges = reading_model._units(texts)

@@ -58,8 +58,8 @@ cdef struct Buffers:
     # each sentence's distinct ones and counts (runs: where each starts, and how many)
     uint32_t* arena_cols
     uint32_t* arena_counts
-    uint32_t* merge_cols
-    uint32_t* merge_counts
+    uint32_t* sentence_cols
+    uint32_t* sentence_counts
     Py_ssize_t cap_arena
     Py_ssize_t* runs    # start and length of each run
     Py_ssize_t cap_runs
@@ -318,13 +318,13 @@ cdef int _grow(Buffers* buf, Py_ssize_t keys, Py_ssize_t chars) noexcept nogil:
 
 cdef int _grow_arena(Buffers* buf, Py_ssize_t size, Py_ssize_t runs) noexcept nogil:
     if size > buf.cap_arena:
-        free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts)
+        free(buf.arena_cols); free(buf.arena_counts); free(buf.sentence_cols); free(buf.sentence_counts)
         buf.arena_cols = <uint32_t*>malloc(size * sizeof(uint32_t))
         buf.arena_counts = <uint32_t*>malloc(size * sizeof(uint32_t))
-        buf.merge_cols = <uint32_t*>malloc(size * sizeof(uint32_t))
-        buf.merge_counts = <uint32_t*>malloc(size * sizeof(uint32_t))
+        buf.sentence_cols = <uint32_t*>malloc(size * sizeof(uint32_t))
+        buf.sentence_counts = <uint32_t*>malloc(size * sizeof(uint32_t))
         buf.cap_arena = size
-        if not (buf.arena_cols and buf.arena_counts and buf.merge_cols and buf.merge_counts):
+        if not (buf.arena_cols and buf.arena_counts and buf.sentence_cols and buf.sentence_counts):
             return -1
     if runs > buf.cap_runs:
         free(buf.runs)
@@ -347,15 +347,15 @@ cdef Py_ssize_t _split_counts(Buffers* buf, Py_ssize_t used, Py_ssize_t k, int b
     """Count the char columns of a text's ``k`` sentences at once: ``buf.arena_cols[:used]`` holds each column
     shifted left by ``sbits`` with its sentence's index in the low bits. Sorted, they give the whole text's
     distinct columns and counts (left in ``buf.arena_cols`` and ``buf.arena_counts``; how many is returned) and
-    each sentence's, in column order (``buf.merge_cols`` and ``buf.merge_counts``, from ``buf.runs[2 * s]``,
+    each sentence's, in column order (``buf.sentence_cols`` and ``buf.sentence_counts``, from ``buf.runs[2 * s]``,
     ``buf.runs[2 * s + 1]`` of them): what ``_distinct`` of the whole and of each sentence give, in one sort.
     ``buf.runs[2 * s]`` holds where sentence ``s`` may start (each has room for all of its columns)."""
     cdef Py_ssize_t j, w = 0, base, f
     cdef uint32_t v, key, si, smask = (<uint32_t>1 << sbits) - 1
     cdef uint32_t* cols = buf.arena_cols
     cdef uint32_t* counts = buf.arena_counts
-    cdef uint32_t* scols = buf.merge_cols
-    cdef uint32_t* scounts = buf.merge_counts
+    cdef uint32_t* scols = buf.sentence_cols
+    cdef uint32_t* scounts = buf.sentence_counts
     cdef Py_ssize_t* runs = buf.runs
     _sort_keys(cols, buf.tmp, used, bits + sbits)
     for j in range(k):
@@ -384,7 +384,7 @@ cdef Py_ssize_t _split_counts(Buffers* buf, Py_ssize_t used, Py_ssize_t k, int b
 cdef void _free(Buffers* buf) noexcept nogil:
     free(buf.keys); free(buf.tmp); free(buf.counts); free(buf.cols); free(buf.data); free(buf.sq)
     free(buf.cp); free(buf.tok)
-    free(buf.arena_cols); free(buf.arena_counts); free(buf.merge_cols); free(buf.merge_counts); free(buf.runs)
+    free(buf.arena_cols); free(buf.arena_counts); free(buf.sentence_cols); free(buf.sentence_counts); free(buf.runs)
 
 
 cdef void _set_block(Block* b, tuple spec):
@@ -539,8 +539,8 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
                 if status == 0:
                     m = _split_counts(&buf, used, k, bc.bits, sbits)
                     for c in range(i + 1, i + k + 1):
-                        status = _weigh_dot(&bc, buf.merge_cols + buf.runs[2 * (c - i - 1)],
-                                            buf.merge_counts + buf.runs[2 * (c - i - 1)], buf.runs[2 * (c - i - 1) + 1],
+                        status = _weigh_dot(&bc, buf.sentence_cols + buf.runs[2 * (c - i - 1)],
+                                            buf.sentence_counts + buf.runs[2 * (c - i - 1)], buf.runs[2 * (c - i - 1) + 1],
                                             &buf, w, n_cols, &out[c, 0])
                         if status != 0:
                             break

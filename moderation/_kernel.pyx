@@ -146,14 +146,14 @@ cdef void _sort_keys(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noex
         keys[j + 1] = v
 
 
-cdef Py_ssize_t _word_keys(const Block* b, const uint32_t* T, uint32_t power, const uint32_t* cp, Py_ssize_t length,
-                           uint32_t* tok, uint32_t* keys) noexcept nogil:
-    """Columns of the word n-grams (tokens: runs of 2+ ``\\w`` characters) of one text."""
-    cdef Py_ssize_t i = 0, start, n_tok = 0, t, k, n_keys = 0
+cdef Py_ssize_t _tokens(const uint32_t* T, uint32_t power, const uint32_t* cp, Py_ssize_t length, uint32_t* tok,
+                        Py_ssize_t* tstart, Py_ssize_t* tend) noexcept nogil:
+    """The tokens of one text (runs of 2+ word characters, marked by the caller): their hashes in ``tok`` and,
+    unless NULL, where each starts and ends in ``tstart`` and ``tend``; how many."""
+    cdef Py_ssize_t i = 0, start, n_tok = 0
     cdef uint32_t h, p
-    cdef int shift = 32 - b.bits, n
     while i < length:
-        if cp[i] & 0x80000000u:  # a word character (marked by the caller)
+        if cp[i] & 0x80000000u:
             start = i
             h = 0
             p = 1
@@ -163,9 +163,22 @@ cdef Py_ssize_t _word_keys(const Block* b, const uint32_t* T, uint32_t power, co
                 i += 1
             if i - start >= 2:
                 tok[n_tok] = h
+                if tstart != NULL:
+                    tstart[n_tok] = start
+                    tend[n_tok] = i
                 n_tok += 1
         else:
             i += 1
+    return n_tok
+
+
+cdef Py_ssize_t _word_keys(const Block* b, const uint32_t* T, uint32_t power, const uint32_t* cp, Py_ssize_t length,
+                           uint32_t* tok, uint32_t* keys) noexcept nogil:
+    """Columns of the word n-grams (tokens: runs of 2+ ``\\w`` characters) of one text."""
+    cdef Py_ssize_t t, k, n_keys = 0
+    cdef Py_ssize_t n_tok = _tokens(T, power, cp, length, tok, NULL, NULL)
+    cdef uint32_t h
+    cdef int shift = 32 - b.bits, n
     for n in range(b.lo, b.hi + 1):
         for t in range(n_tok - n + 1):
             h = 0
@@ -568,25 +581,10 @@ cdef Py_ssize_t _word_grams(const Block* b, const uint32_t* T, uint32_t power, c
                             Py_ssize_t* gend) noexcept nogil:
     """The word n-grams of one text (the columns of ``_word_keys``) in the order of ``features``'s occurrences
     (by first token, then by length), with the character range of each."""
-    cdef Py_ssize_t i = 0, start, n_tok = 0, t, g = 0
-    cdef uint32_t h, p
+    cdef Py_ssize_t t, g = 0
+    cdef Py_ssize_t n_tok = _tokens(T, power, cp, length, tok, tstart, tend)
+    cdef uint32_t h
     cdef int shift = 32 - b.bits, n
-    while i < length:
-        if cp[i] & 0x80000000u:
-            start = i
-            h = 0
-            p = 1
-            while i < length and (cp[i] & 0x80000000u):
-                h += T[cp[i] & 0x7FFFFFFFu] * p
-                p *= power
-                i += 1
-            if i - start >= 2:
-                tok[n_tok] = h
-                tstart[n_tok] = start
-                tend[n_tok] = i
-                n_tok += 1
-        else:
-            i += 1
     for t in range(n_tok):
         h = 0
         for n in range(1, b.hi + 1):

@@ -247,6 +247,32 @@ cdef Py_ssize_t _distinct(uint32_t* keys, Py_ssize_t n_keys, uint32_t* counts, u
     return m
 
 
+cdef inline Py_ssize_t _tfidf(const Block* b, const uint32_t* distinct, const uint32_t* counts, Py_ssize_t m,
+                              Buffers* buf, const weight_t* block, Py_ssize_t stride, float* norm) noexcept nogil:
+    """The TF-IDF row of one block's distinct columns and counts, as numpy's ``_rows`` computes it: the columns
+    kept (idf not 0) in ``buf.cols``, their values before normalising in ``buf.data`` and the row's L2 norm in
+    ``norm``; how many, or -1 if a count is beyond the tf table. ``block`` is the block's first table row."""
+    cdef Py_ssize_t i, n = 0
+    cdef uint32_t count
+    cdef float value
+    for i in range(m):
+        count = counts[i]
+        if count >= b.tf_size:
+            return -1
+        value = b.tf[count] * <float>block[distinct[i] * stride]
+        if value != 0:
+            buf.cols[n] = distinct[i]
+            buf.data[n] = value
+            n += 1
+    if n == 0:
+        return 0
+    for i in range(n):
+        buf.sq[i] = buf.data[i] * buf.data[i]
+    # np.add.reduceat: the first value plus the pairwise sum of the rest
+    norm[0] = sqrtf(buf.sq[0] + _pairwise(buf.sq + 1, n - 1) if n > 1 else buf.sq[0])
+    return n
+
+
 cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* counts, Py_ssize_t m, Buffers* buf,
                     const weight_t* table, Py_ssize_t n_cols, double* acc) noexcept nogil:
     """Add the TF-IDF row of one block's distinct columns and counts, times the coefficients, to ``acc`` (as
@@ -255,34 +281,17 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
     ``table`` has a row of ``1 + n_cols`` values per column: its idf, then its coefficients, so that the
     column's one cache miss (the columns are spread over tens of megabytes) brings both.
     """
-    cdef Py_ssize_t i, j, n = 0, stride = n_cols + 1
-    cdef uint32_t count
-    cdef float value, norm
+    cdef Py_ssize_t i, j, n, stride = n_cols + 1
+    cdef float value, norm = 0
     cdef const weight_t* row
-    cdef const float* tf = b.tf
-    cdef Py_ssize_t tf_size = b.tf_size
     cdef const weight_t* block = table + b.offset * stride
     cdef uint32_t* cols = buf.cols
     cdef float* data = buf.data
     cdef double total
     cdef double local[8]
-    # tf x idf, zeros dropped
-    for i in range(m):
-        count = counts[i]
-        if count >= tf_size:
-            return -1
-        value = tf[count] * <float>block[distinct[i] * stride]
-        if value != 0:
-            cols[n] = distinct[i]
-            data[n] = value
-            n += 1
-    if n == 0:
-        return 0
-    for i in range(n):
-        buf.sq[i] = data[i] * data[i]
-    # np.add.reduceat: the first value plus the pairwise sum of the rest
-    norm = buf.sq[0] + _pairwise(buf.sq + 1, n - 1) if n > 1 else buf.sq[0]
-    norm = sqrtf(norm)
+    n = _tfidf(b, distinct, counts, m, buf, block, stride, &norm)
+    if n <= 0:
+        return <int>n
     if n_cols == 1:
         total = acc[0]
         for i in range(n):
@@ -509,7 +518,7 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     """
     cdef Block bw, bc
     cdef Buffers buf
-    cdef Py_ssize_t i, c, j, k, length, n_keys, m, used
+    cdef Py_ssize_t i, c, j, k, length, n_keys, m, used, at
     cdef int sbits
     cdef Py_ssize_t n_cols = weights.shape[1] - 1
     cdef Py_ssize_t n_texts = len(texts)
@@ -551,10 +560,10 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
                     status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
                 if status == 0:
                     m = _split_counts(&buf, used, k, bc.bits, sbits)
-                    for c in range(i + 1, i + k + 1):
-                        status = _weigh_dot(&bc, buf.sentence_cols + buf.runs[2 * (c - i - 1)],
-                                            buf.sentence_counts + buf.runs[2 * (c - i - 1)], buf.runs[2 * (c - i - 1) + 1],
-                                            &buf, w, n_cols, &out[c, 0])
+                    for j in range(k):  # sentence j is text i + 1 + j
+                        at = buf.runs[2 * j]
+                        status = _weigh_dot(&bc, buf.sentence_cols + at, buf.sentence_counts + at, buf.runs[2 * j + 1],
+                                            &buf, w, n_cols, &out[i + 1 + j, 0])
                         if status != 0:
                             break
                 if status == 0:
@@ -615,8 +624,7 @@ def top_words(list texts, tuple words, const uint32_t[::1] table, uint32_t power
     cdef Py_ssize_t stride = weights.shape[1]
     cdef const weight_t* block = &weights[0, 0]
     cdef const uint32_t* T = &table[0]
-    cdef uint32_t count
-    cdef float value, norm
+    cdef float norm = 0
     cdef double c
     cdef uint32_t* grams = NULL
     cdef Py_ssize_t* tstart = NULL
@@ -654,23 +662,11 @@ def top_words(list texts, tuple words, const uint32_t[::1] table, uint32_t power
             n_g = _word_grams(&bw, T, power, buf.cp, length, buf.tok, tstart, tend, grams, gstart, gend)
             memcpy(buf.keys, grams, n_g * sizeof(uint32_t))
             m = _distinct(buf.keys, n_g, buf.counts, buf.tmp, bw.bits)
-            # the TF-IDF row, as _weigh_dot computes it
-            n = 0
-            for i in range(m):
-                count = buf.counts[i]
-                if count >= bw.tf_size:
-                    raise ValueError("a count beyond the tf table")
-                value = bw.tf[count] * <float>block[buf.keys[i] * stride]
-                if value != 0:
-                    buf.cols[n] = buf.keys[i]
-                    buf.data[n] = value
-                    n += 1
+            n = _tfidf(&bw, buf.keys, buf.counts, m, &buf, block, stride, &norm)  # as the scores weigh it
+            if n < 0:
+                raise ValueError("a count beyond the tf table")
             n_best = 0
             if n:
-                for i in range(n):
-                    buf.sq[i] = buf.data[i] * buf.data[i]
-                norm = buf.sq[0] + _pairwise(buf.sq + 1, n - 1) if n > 1 else buf.sq[0]
-                norm = sqrtf(norm)
                 for i in range(n):
                     c = <double>(buf.data[i] / norm) * <double>block[buf.cols[i] * stride + 1]
                     if c > 0 and (n_best < k or c > best[n_best - 1]):

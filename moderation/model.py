@@ -222,12 +222,13 @@ class Model:
         position = np.repeat(np.arange(len(wholes)), counts)
         # a plain text's sentences are pieces of its normalised form; the others' are normalised
         of_plain = plain[present_idx]
+        cut = of_plain[position]  # the sentences of plain texts
         sentences = np.empty(len(spans), dtype=object)
         chosen = np.flatnonzero(of_plain & several).tolist()
         if chosen:
-            sentences[of_plain[position]] = plain_pieces([originals[k] for k in chosen], [wholes[k] for k in chosen],
-                                                         counts[chosen], spans[of_plain[position]])
-        others = np.flatnonzero(~of_plain[position])
+            sentences[cut] = plain_pieces([originals[k] for k in chosen], [wholes[k] for k in chosen], counts[chosen],
+                                          spans[cut])
+        others = np.flatnonzero(~cut)
         if len(others):
             sentences[others] = self.normalizer.many([originals[k][s:e] for k, s, e in zip(
                 position[others].tolist(), spans[others, 0].tolist(), spans[others, 1].tolist())])

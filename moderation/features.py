@@ -31,10 +31,12 @@ and the occurrences from one pass, so scoring and explaining hash only once.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 try:  # the compiled kernel (setup.py); without it, scoring takes the numpy path to the same values
     from . import _kernel
@@ -342,6 +344,8 @@ class HashedTfidfCore:
         return lengths, cols.astype(np.int32), data
 
     def _assemble(self, pieces, n_docs: int) -> sp.csr_matrix:
+        import scipy.sparse as sp
+
         dtype = np.dtype(self.dtype)
         if pieces:
             lengths = np.concatenate([p[0] for p in pieces])

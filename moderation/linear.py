@@ -10,12 +10,15 @@ replacing this class, and nothing else.
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from .features import kernel_weights, linear_scores, parts_of, top_words
 from .persist import feature_blocks, pipeline_steps
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = ["LinearHead"]
 
@@ -63,6 +66,8 @@ class LinearHead:
         if weights is not None:
             parts = parts_of(whole) if whole is not None else None
             return linear_scores(self.features, normalized, parts=parts, weights=weights) + self.intercepts
+        import scipy.sparse as sp
+
         coef, intercept = self.stacked
         return np.asarray(sp.hstack([b.transform(normalized) for b in self.features], format="csr") @ coef) + intercept
 

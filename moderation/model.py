@@ -11,11 +11,9 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, NamedTuple
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
 
 from .card import ModelCard
 from .errors import ModerationError
@@ -24,6 +22,10 @@ from .linear import LinearHead
 from .normalize import TextNormalizerCore, as_texts, is_dropped, plain_pieces
 from .persist import built, current, feature_blocks, pipeline_steps
 from .sentences import FEATURES, combination_features, combined_inputs, split_many
+
+if TYPE_CHECKING:  # imported where used: scoring a list of texts needs neither (half of load_model's time)
+    import pandas as pd
+    import scipy.sparse as sp
 
 __all__ = ["Model", "Span", "build_pipeline", "MAX_TEXT_CHARS"]
 
@@ -156,6 +158,8 @@ class Model:
 
     def features_matrix(self, texts: Iterable) -> sp.csr_matrix:
         """The feature matrix the classifier sees for ``texts`` (normalised, word + char TF-IDF)."""
+        import scipy.sparse as sp
+
         return sp.hstack([X for X, _ in self._features([self.normalizer.one(t) for t in as_texts(texts)])],
                          format="csr")
 
@@ -169,15 +173,14 @@ class Model:
 
         With ``categories=True``: a DataFrame with ``score`` and one column per category.
         """
-        table = self.score_table(texts, categories=categories, reasons=0)
         if categories:
-            return table.drop(columns="reasons")
-        return table["score"].to_numpy()
+            return self.score_table(texts, categories=True, reasons=0).drop(columns="reasons")
+        return self._score_columns(texts, False, 0)["score"]
 
     def score_with_reasons(self, texts: Iterable, k: int = 3) -> tuple[np.ndarray, list[str]]:
         """Scores and, per text, the up to ``k`` words or phrases that pushed its score up most."""
-        table = self.score_table(texts, reasons=k)
-        return table["score"].to_numpy(), table["reasons"].tolist()
+        columns = self._score_columns(texts, False, k)
+        return columns["score"], columns["reasons"].tolist()
 
     def score_table(self, texts: Iterable, categories: bool = False, reasons: int = 3) -> pd.DataFrame:
         """``score``, the category scores (with ``categories``) and ``reasons`` per text.
@@ -188,13 +191,22 @@ class Model:
         Empty or missing text, and text of fewer than ``MIN_TEXT_CHARS`` characters,
         scores 0 with no reasons.
         """
+        import pandas as pd
+
+        # one frame made at once: inserting its columns one by one took most of the time of a short call
+        return pd.DataFrame(self._score_columns(texts, categories, reasons))
+
+    def _score_columns(self, texts: Iterable, categories: bool, reasons: int) -> dict[str, np.ndarray]:
+        """``score_table``'s columns as arrays (``reasons`` of dtype object), in order."""
         texts = [t[:MAX_TEXT_CHARS] for t in as_texts(texts)]
         if categories and not self._categories:
             raise ModerationError("this model has no categories (train it on data with category labels)")
-        if len(texts) > SCORE_BLOCK:  # bound the memory the feature matrices take
-            return pd.concat([self._score_block(texts[i:i + SCORE_BLOCK], categories, reasons)
-                              for i in range(0, len(texts), SCORE_BLOCK)], ignore_index=True)
-        return self._score_block(texts, categories, reasons)
+        if len(texts) <= SCORE_BLOCK:
+            return self._score_block(texts, categories, reasons)
+        # in blocks, to bound the memory the feature matrices take
+        blocks = [self._score_block(texts[i:i + SCORE_BLOCK], categories, reasons)
+                  for i in range(0, len(texts), SCORE_BLOCK)]
+        return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
 
     def _units(self, texts: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """What is scored: each text whole, and with ``sentences`` each sentence of a longer one.
@@ -300,7 +312,7 @@ class Model:
             score[idx] = self._calibrated(features)
         return score, lead, present
 
-    def _score_block(self, texts: list[str], categories: bool, reasons: int) -> pd.DataFrame:
+    def _score_block(self, texts: list[str], categories: bool, reasons: int) -> dict[str, np.ndarray]:
         units, owner, whole, _ = self._units(texts)
         scores = np.zeros(len(texts), dtype=np.float64)
         cat_scores = {name: np.zeros(len(texts), dtype=np.float64) for name in self._categories}
@@ -324,8 +336,7 @@ class Model:
                         leaders = [names[i] for i in stacked.argmax(axis=1)]
                         top = [f"{c}: {r}" if r else "" for c, r in zip(leaders, top)]
                     reason_strings[explained] = top
-        # one frame made at once: inserting its columns one by one took most of the time of a short call
-        return pd.DataFrame({"score": scores, **(cat_scores if categories else {}), "reasons": reason_strings})
+        return {"score": scores, **(cat_scores if categories else {}), "reasons": reason_strings}
 
     def warm_up(self) -> None:
         """Build what scoring builds on first use (the kernel's table of weights, the hashing tables), so that the
@@ -374,6 +385,8 @@ class Model:
         units, _, whole, ranges = self._units([text])
         if not units:
             return []
+        import scipy.sparse as sp
+
         ranges = [tuple(r) for r in ranges.tolist()]
         if whole.all() or self._calibrator is None:
             return [ranges[0]]

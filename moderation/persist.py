@@ -407,6 +407,10 @@ def _load_known(data: bytes) -> dict | None:
         return None
     if not isinstance(schema, dict) or schema.get("protocol") != 2:
         return None
+    try:
+        arrays = _read_arrays(archive, [i.filename for i in archive.infolist() if i.filename.endswith(".npy")])
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError):  # RuntimeError: an encrypted member
+        return None
     memo: dict = {}
 
     def build(state):
@@ -429,7 +433,7 @@ def _load_known(data: bytes) -> dict | None:
         elif loader == "TypeNode" and where in _KNOWN_TYPES:
             value = getattr(importlib.import_module(where[0]), where[1])
         elif loader == "NdArrayNode" and where == ("numpy", "ndarray") and state.get("type") == "numpy":
-            value = np.load(io.BytesIO(archive.read(state["file"])), allow_pickle=False)
+            value = arrays.pop(state["file"])
         elif loader == "ObjectNode" and where in _KNOWN_CLASSES:
             if where in _CORES:
                 core = getattr(importlib.import_module(_CORES[where][0]), _CORES[where][1])
@@ -458,6 +462,40 @@ def _load_known(data: bytes) -> dict | None:
         # garbage collection, which kept about 90 MB more alive while scoring
         memo.clear()
     return payload if isinstance(payload, dict) else None
+
+
+def _read_arrays(archive: zipfile.ZipFile, names: list[str]) -> dict:
+    """The arrays in the archive's members ``names`` (``numpy.load``, no pickles), half of their bytes read by a
+    second thread: zlib lets go of the GIL while it inflates, which takes most of the time of loading a model
+    (0.19 s of 0.25 s for the default one, one by one)."""
+    import threading
+
+    import numpy as np
+
+    sizes = {i.filename: i.file_size for i in archive.infolist()}
+    halves: tuple[list, list] = ([], [])
+    load = [0, 0]
+    for name in sorted(names, key=lambda n: -sizes[n]):  # the largest first, each to the lighter half
+        half = 0 if load[0] <= load[1] else 1
+        halves[half].append(name)
+        load[half] += sizes[name]
+    read: dict = {}
+    failed: list[BaseException] = []
+
+    def read_half(half):
+        try:
+            for name in half:
+                read[name] = np.load(io.BytesIO(archive.read(name)), allow_pickle=False)
+        except BaseException as e:  # noqa: BLE001 - raised again in the caller's thread
+            failed.append(e)
+
+    helper = threading.Thread(target=read_half, args=(halves[1],), daemon=True)
+    helper.start()
+    read_half(halves[0])
+    helper.join()
+    if failed:
+        raise failed[0]
+    return read
 
 
 def _load_skops(model_path: Path, data: bytes) -> dict:

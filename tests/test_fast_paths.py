@@ -488,6 +488,47 @@ def test_a_file_with_anything_else_goes_to_skops(small_model_dir, tmp_path):
     assert persist._load_known(b"not a zip") is None
 
 
+def _npy(array, allow_pickle=False) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=allow_pickle)
+    return out.getvalue()
+
+
+def test_a_model_files_arrays_are_read_by_two_threads_as_one_would_read_them():
+    import io
+    import zipfile
+
+    from moderation import persist
+
+    arrays = {f"{i}.npy": np.arange(i * 1000, dtype=np.float64 if i % 2 else np.int32) for i in range(1, 6)}
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, array in arrays.items():
+            target.writestr(name, _npy(array))
+        target.writestr("schema.json", "{}")
+    read = persist._read_arrays(zipfile.ZipFile(out), list(arrays))
+    assert sorted(read) == sorted(arrays)
+    for name, array in arrays.items():
+        assert read[name].dtype == array.dtype and np.array_equal(read[name], array), name
+
+
+def test_a_pickled_array_read_by_the_second_thread_is_refused_in_the_callers():
+    """The largest member is read by the caller's thread, the next by the second one: its error is raised here."""
+    import io
+    import zipfile
+
+    from moderation import persist
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        target.writestr("large.npy", _npy(np.zeros(100_000)))
+        target.writestr("pickled.npy", _npy(np.array([{"a": 1}], dtype=object), allow_pickle=True))
+    with pytest.raises(ValueError, match="allow_pickle=False"):
+        persist._read_arrays(zipfile.ZipFile(out), ["large.npy", "pickled.npy"])
+
+
 def test_the_kernels_table_holds_the_coefficients(reading_model, tmp_path):
     """A trained model's coefficients are float32 values: the table is float32, a half-size copy of them; a
     model's with more precision are held once, the classifiers' ``coef_`` being views of a float64 table."""

@@ -386,6 +386,22 @@ def test_a_loaded_model_scores_and_explains_without_importing_scikit_learn():
     assert out.stdout == "[]\n"
 
 
+def test_a_loaded_model_scores_a_list_of_texts_without_importing_pandas_or_scipy_sparse():
+    """Half of what loading a model took was importing pandas and scipy.sparse, which scoring a list does not use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, moderation\n"
+            "m = moderation.load_model()\n"
+            "scores, reasons = m.score_with_reasons(['You idiot. The minister is right about the troops.', 'fine'])\n"
+            "assert scores[0] > m.threshold > scores[1], scores\n"
+            "assert reasons == ['insult: idiot; you idiot; you', ''], reasons\n"
+            "assert list(m.score(['fine', 'you moron']) > m.threshold) == [False, True]\n"
+            "print(sorted(n for n in ('pandas', 'scipy.sparse', 'sklearn') if n in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "[]\n"
+
+
 @pytest.mark.parametrize("order", ["built first", "scored first"])
 def test_a_loaded_models_scikit_learn_objects_are_built_when_asked_for(order, default_model):
     from moderation.persist import load_model

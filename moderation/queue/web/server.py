@@ -1,7 +1,7 @@
 """Running the web app under uvicorn: in one process or in several workers, with API keys masked in the access log.
 
-With ``workers > 1`` uvicorn starts each worker from an import string, so what a
-worker needs travels in environment variables: the database URL
+With ``workers > 1`` (``workers.serve_workers``: a listening socket each) every worker
+starts from an import string, so what a worker needs travels in environment variables: the database URL
 (``MODERATION_DB``), the session secret (``MODERATION_SECRET``, made up once
 here when unset, so that a session cookie is good in every worker), the model
 directory, ``api_only`` and whether a legacy pickled model is trusted (``SERVE_MODEL``,
@@ -85,12 +85,21 @@ def run(db_url: str, model, model_dir: Path | None, *, host: str, port: int, wor
     import uvicorn
 
     from .app import create_app
+    from ...errors import RunError
+    from .workers import listening_socket, serve_workers
 
     if trusted is not None:
         os.environ["FORWARDED_ALLOW_IPS"] = trusted  # what proxy.trusted_proxies reads in every worker
     if workers == 1:
+        sock = listening_socket(host, port, share=False)
         app = create_app(db_url, model=model, api_only=api_only, trusted=trusted)
-        uvicorn.run(app, host=host, port=port, log_config=log_config(), proxy_headers=False)
+        server = uvicorn.Server(uvicorn.Config(app, log_config=log_config(), proxy_headers=False))
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:  # uvicorn raises the SIGINT it stopped for again, once it has stopped
+            pass
+        if not server.started:
+            raise RunError("the server failed to start (its error is logged above)")
         return
     os.environ["MODERATION_DB"] = db_url
     os.environ.setdefault("MODERATION_SECRET", secrets.token_hex(32))
@@ -99,5 +108,5 @@ def run(db_url: str, model, model_dir: Path | None, *, host: str, port: int, wor
     os.environ[SERVE_TRUST_PICKLE] = "1" if trust_pickle else "0"
     del model  # loaded to check it before any worker starts; each worker loads its own
     gc.collect()
-    uvicorn.run(f"{__name__}:app_from_environment", factory=True, host=host, port=port, workers=workers,
-                log_config=log_config(), proxy_headers=False)
+    serve_workers(host, port, workers, {"app": f"{__name__}:app_from_environment", "factory": True,
+                                        "log_config": log_config(), "proxy_headers": False})

@@ -267,11 +267,10 @@ def _ordered_map(model: Model, tasks, jobs: int):
 
 
 def _scored_here_and_there(model: Model, tasks, jobs: int, ctx):
-    in_flight = 2 * (jobs - 1)  # tasks queued for the workers
+    in_flight = 2 * (jobs - 1)  # tasks the workers have not finished: enough that none waits for the next
     most = 4 * jobs  # results held before the oldest must be waited for
     with ctx.Pool(jobs - 1, initializer=_init_worker, initargs=(model,)) as pool:
         pending: deque = deque()  # (scored here, result or AsyncResult), in task order
-        sent = 0
         remaining = iter(tasks)
         exhausted = False
 
@@ -281,19 +280,22 @@ def _scored_here_and_there(model: Model, tasks, jobs: int, ctx):
             exhausted = task is None
             return task
 
+        def unfinished() -> int:
+            # counted by what the workers have finished, not by what was handed on: a finished result waits for
+            # the older ones to be written, and counting it kept the workers idle (and this process scoring as
+            # many tasks as they did, on top of reading and writing)
+            return sum(1 for here, value in pending if not here and not value.ready())
+
         while True:
-            while not exhausted and sent < in_flight and len(pending) < most:
+            while not exhausted and len(pending) < most and unfinished() < in_flight:
                 task = take()
                 if task is not None:
                     pending.append((False, pool.apply_async(_work, (task,))))
-                    sent += 1
             if not pending:
                 return
             here, value = pending[0]
             if here or value.ready():
                 pending.popleft()
-                if not here:
-                    sent -= 1
                 yield value if here else value.get()
                 continue
             task = take() if len(pending) < most else None
@@ -301,7 +303,6 @@ def _scored_here_and_there(model: Model, tasks, jobs: int, ctx):
                 pending.append((True, _run(model, task)))
             else:
                 pending.popleft()
-                sent -= 1
                 yield value.get()
 
 

@@ -21,6 +21,7 @@ import numpy as np
 cdef extern from "Python.h":
     bint Py_UNICODE_ISSPACE(Py_UCS4 ch) nogil
     bint Py_UNICODE_ISALNUM(Py_UCS4 ch) nogil
+    Py_UCS4 _read_char "PyUnicode_READ" (int kind, const void* data, Py_ssize_t index) nogil  # a macro
 
 
 # each ASCII character as the kernel reads it: white space as 32, word characters marked
@@ -430,21 +431,33 @@ cdef inline Py_ssize_t _bound(const Block* bw, const Block* bc, Py_ssize_t lengt
     return (bc.hi - bc.lo + 1) * (3 * length + 2) + (bw.hi - bw.lo + 1) * (length + 1)
 
 
-cdef Py_ssize_t _read(object text, Buffers* buf, const Block* bw, const Block* bc) except -1:
-    """Read one text into ``buf.cp``, growing the buffers for it; its length."""
-    cdef Py_ssize_t j, length
-    cdef int kind
-    cdef void* data
-    cdef Py_UCS4 c
+cdef enum:
+    NO_MEMORY = -2  # a status: memory ran out (-1: a count beyond the tf table)
+
+
+cdef struct Text:  # a str's characters, read without the GIL while the str is held
+    const void* data
+    Py_ssize_t length
+    int kind
+
+
+cdef int _text(object text, Text* t) except -1:
     if not isinstance(text, str):
         raise TypeError(f"texts must be str (normalised), not {type(text).__name__}")
-    length = PyUnicode_GET_LENGTH(text)
+    t.data = PyUnicode_DATA(text)
+    t.length = PyUnicode_GET_LENGTH(text)
+    t.kind = PyUnicode_KIND(text)
+    return 0
+
+
+cdef Py_ssize_t _read_text(const Text* t, Buffers* buf, const Block* bw, const Block* bc) noexcept nogil:
+    """Read one text into ``buf.cp``, growing the buffers for it; its length, or -1 when memory ran out."""
+    cdef Py_ssize_t j, length = t.length
+    cdef Py_UCS4 c
     if _grow(buf, _bound(bw, bc, length), length + 2) != 0:
-        raise MemoryError()
-    kind = PyUnicode_KIND(text)
-    data = PyUnicode_DATA(text)
+        return -1
     for j in range(length):
-        c = PyUnicode_READ(kind, data, j)
+        c = _read_char(t.kind, t.data, j)
         if <uint32_t>c < 128:
             buf.cp[j] = _ASCII[<uint32_t>c]
         elif Py_UNICODE_ISSPACE(c):
@@ -453,6 +466,17 @@ cdef Py_ssize_t _read(object text, Buffers* buf, const Block* bw, const Block* b
             buf.cp[j] = (<uint32_t>c) | 0x80000000u
         else:
             buf.cp[j] = <uint32_t>c
+    return length
+
+
+cdef Py_ssize_t _read(object text, Buffers* buf, const Block* bw, const Block* bc) except -1:
+    """``_read_text`` of a str, raising when it is not one or memory ran out."""
+    cdef Text t
+    cdef Py_ssize_t length
+    _text(text, &t)
+    length = _read_text(&t, buf, bw, bc)
+    if length < 0:
+        raise MemoryError()
     return length
 
 
@@ -467,37 +491,25 @@ cdef int _words(const Block* bw, const uint32_t* table, uint32_t power, Buffers*
     return _weigh_dot(bw, buf.keys, buf.counts, m, buf, coef, n_cols, acc)
 
 
-cdef bint _joins(list texts, Py_ssize_t i, Py_ssize_t k):
-    """Whether ``texts[i] == " ".join(texts[i + 1:i + k + 1])`` (all of them str)."""
-    cdef object whole = texts[i], part
-    cdef Py_ssize_t total = -1, c, j, at = 0, n
-    cdef int kind, part_kind
-    cdef void* data
-    cdef void* part_data
-    if not isinstance(whole, str):
+cdef bint _joins(const Text* texts, Py_ssize_t i, Py_ssize_t k) noexcept nogil:
+    """Whether ``texts[i] == " ".join(texts[i + 1:i + k + 1])``."""
+    cdef const Text* whole = &texts[i]
+    cdef const Text* part
+    cdef Py_ssize_t total = -1, c, j, at = 0
+    for c in range(i + 1, i + k + 1):
+        total += texts[c].length + 1
+    if total != whole.length:
         return False
     for c in range(i + 1, i + k + 1):
-        part = texts[c]
-        if not isinstance(part, str):
-            return False
-        total += PyUnicode_GET_LENGTH(part) + 1
-    if total != PyUnicode_GET_LENGTH(whole):
-        return False
-    kind = PyUnicode_KIND(whole)
-    data = PyUnicode_DATA(whole)
-    for c in range(i + 1, i + k + 1):
-        part = texts[c]
+        part = &texts[c]
         if c > i + 1:
-            if PyUnicode_READ(kind, data, at) != 32:
+            if _read_char(whole.kind, whole.data, at) != 32:
                 return False
             at += 1
-        n = PyUnicode_GET_LENGTH(part)
-        part_kind = PyUnicode_KIND(part)
-        part_data = PyUnicode_DATA(part)
-        for j in range(n):
-            if PyUnicode_READ(kind, data, at + j) != PyUnicode_READ(part_kind, part_data, j):
+        for j in range(part.length):
+            if _read_char(whole.kind, whole.data, at + j) != _read_char(part.kind, part.data, j):
                 return False
-        at += n
+        at += part.length
     return True
 
 
@@ -520,6 +532,8 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     cdef Buffers buf
     cdef Py_ssize_t i, c, j, k, length, n_keys, m, used, at
     cdef int sbits
+    cdef Text* spans
+    cdef tuple held
     cdef Py_ssize_t n_cols = weights.shape[1] - 1
     cdef Py_ssize_t n_texts = len(texts)
     cdef int status = 0
@@ -533,54 +547,74 @@ def unit_logits(list texts, tuple words, tuple chars, const uint32_t[::1] table,
     _set_block(&bc, chars)
     if bw.word != 1 or bc.word != 0:
         raise ValueError("the blocks must be (words, chars)")
+    held = tuple(texts)  # the strs stay alive while they are read without the GIL
+    spans = <Text*>malloc(max(n_texts, 1) * sizeof(Text))
+    if spans == NULL:
+        raise MemoryError()
     memset(&buf, 0, sizeof(buf))
     try:
-        i = 0
-        while i < n_texts:
-            k = parts[i] if parts is not None else 0
-            sbits = _bit_length(k - 1) if k >= 2 else 0
-            if k >= 2 and i + k < n_texts and bc.bits + sbits <= 32 and _joins(texts, i, k):
-                # the sentences' word blocks, and their char columns marked with the sentence, one after the other
-                if _grow_arena(&buf, _bound(&bw, &bc, PyUnicode_GET_LENGTH(texts[i])), k) != 0:
-                    raise MemoryError()
-                used = 0
-                for c in range(i + 1, i + k + 1):
-                    length = _read(texts[c], &buf, &bw, &bc)
-                    status = _words(&bw, T, power, &buf, length, w, n_cols, &out[c, 0])
-                    if status != 0:
+        for i in range(n_texts):
+            _text(held[i], &spans[i])
+        # without the GIL: another thread of this process (a pool's result handler, a server's event loop) runs
+        # while a chunk is scored
+        with nogil:
+            i = 0
+            while i < n_texts and status == 0:
+                k = parts[i] if parts is not None else 0
+                sbits = _bit_length(k - 1) if k >= 2 else 0
+                if k >= 2 and i + k < n_texts and bc.bits + sbits <= 32 and _joins(spans, i, k):
+                    # the sentences' word blocks, and their char columns marked with the sentence, one after the other
+                    if _grow_arena(&buf, _bound(&bw, &bc, spans[i].length), k) != 0:
+                        status = NO_MEMORY
                         break
-                    n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
-                    buf.runs[2 * (c - i - 1)] = used
-                    for j in range(n_keys):
-                        buf.arena_cols[used + j] = (buf.keys[j] << sbits) | <uint32_t>(c - i - 1)
-                    used += n_keys
-                if status == 0:
-                    # reading the whole text sizes the buffers for it: its bound holds every column kept
-                    length = _read(texts[i], &buf, &bw, &bc)
-                    status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
-                if status == 0:
-                    m = _split_counts(&buf, used, k, bc.bits, sbits)
-                    for j in range(k):  # sentence j is text i + 1 + j
-                        at = buf.runs[2 * j]
-                        status = _weigh_dot(&bc, buf.sentence_cols + at, buf.sentence_counts + at, buf.runs[2 * j + 1],
-                                            &buf, w, n_cols, &out[i + 1 + j, 0])
+                    used = 0
+                    for c in range(i + 1, i + k + 1):
+                        length = _read_text(&spans[c], &buf, &bw, &bc)
+                        if length < 0:
+                            status = NO_MEMORY
+                            break
+                        status = _words(&bw, T, power, &buf, length, w, n_cols, &out[c, 0])
                         if status != 0:
                             break
-                if status == 0:
-                    status = _weigh_dot(&bc, buf.arena_cols, buf.arena_counts, m, &buf, w, n_cols, &out[i, 0])
-                i += k + 1
-            else:
-                length = _read(texts[i], &buf, &bw, &bc)
-                status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
-                if status == 0:
-                    n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
-                    m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bc.bits)
-                    status = _weigh_dot(&bc, buf.keys, buf.counts, m, &buf, w, n_cols, &out[i, 0])
-                i += 1
-            if status != 0:
-                raise ValueError("a count beyond the tf table")
+                        n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
+                        buf.runs[2 * (c - i - 1)] = used
+                        for j in range(n_keys):
+                            buf.arena_cols[used + j] = (buf.keys[j] << sbits) | <uint32_t>(c - i - 1)
+                        used += n_keys
+                    if status == 0:
+                        # reading the whole text sizes the buffers for it: its bound holds every column kept
+                        length = _read_text(&spans[i], &buf, &bw, &bc)
+                        status = NO_MEMORY if length < 0 else _words(&bw, T, power, &buf, length, w, n_cols,
+                                                                      &out[i, 0])
+                    if status == 0:
+                        m = _split_counts(&buf, used, k, bc.bits, sbits)
+                        for j in range(k):  # sentence j is text i + 1 + j
+                            at = buf.runs[2 * j]
+                            status = _weigh_dot(&bc, buf.sentence_cols + at, buf.sentence_counts + at,
+                                                buf.runs[2 * j + 1], &buf, w, n_cols, &out[i + 1 + j, 0])
+                            if status != 0:
+                                break
+                    if status == 0:
+                        status = _weigh_dot(&bc, buf.arena_cols, buf.arena_counts, m, &buf, w, n_cols, &out[i, 0])
+                    i += k + 1
+                else:
+                    length = _read_text(&spans[i], &buf, &bw, &bc)
+                    if length < 0:
+                        status = NO_MEMORY
+                        break
+                    status = _words(&bw, T, power, &buf, length, w, n_cols, &out[i, 0])
+                    if status == 0:
+                        n_keys = _char_keys(&bc, T, buf.cp, length, buf.tok, buf.keys)
+                        m = _distinct(buf.keys, n_keys, buf.counts, buf.tmp, bc.bits)
+                        status = _weigh_dot(&bc, buf.keys, buf.counts, m, &buf, w, n_cols, &out[i, 0])
+                    i += 1
+        if status == NO_MEMORY:
+            raise MemoryError()
+        if status != 0:
+            raise ValueError("a count beyond the tf table")
     finally:
         _free(&buf)
+        free(spans)
 
 
 # -- reasons -------------------------------------------------------------------------------------

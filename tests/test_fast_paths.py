@@ -298,6 +298,36 @@ def test_kernel_counts_a_text_from_its_sentences(blocks):
     assert np.array_equal(features.linear_scores(fitted, shuffled, coef, parts), product(fitted, shuffled, coef))
 
 
+def test_the_kernel_lets_other_threads_run_while_it_scores(blocks):
+    """A forked worker's results are taken in by a thread of the parent, and a server's event loop runs beside
+    its scoring thread: a kernel holding the GIL stalled them for a whole chunk."""
+    import threading
+    import time
+
+    fitted, coef = blocks
+    texts = normalize_many(our_texts()) * 20
+    done, gaps = threading.Event(), []
+    took = []
+
+    def score():
+        start = time.perf_counter()
+        features.linear_scores(fitted, texts, coef)
+        took.append(time.perf_counter() - start)
+        done.set()
+
+    scorer = threading.Thread(target=score)
+    last = time.perf_counter()
+    scorer.start()
+    while not done.is_set():
+        time.sleep(0.001)
+        now = time.perf_counter()
+        gaps.append(now - last)
+        last = now
+    scorer.join()
+    assert took[0] > 0.1, took  # long enough for a stall to show
+    assert max(gaps) < took[0] / 3, (max(gaps), took[0])
+
+
 @SETTINGS
 @given(st.lists(st.one_of(TEXT, HOSTILE), min_size=1, max_size=8))
 def test_kernel_on_hostile_text(blocks, texts):

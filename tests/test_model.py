@@ -397,9 +397,13 @@ def test_a_loaded_model_scores_a_list_of_texts_without_importing_pandas_or_scipy
             "assert scores[0] > m.threshold > scores[1], scores\n"
             "assert reasons == ['insult: idiot; you idiot; you', ''], reasons\n"
             "assert list(m.score(['fine', 'you moron']) > m.threshold) == [False, True]\n"
-            "print(sorted(n for n in ('pandas', 'scipy.sparse', 'sklearn') if n in sys.modules))\n")
+            "print(sorted(n for n in ('pandas', 'scipy.sparse', 'sklearn') if n in sys.modules))\n"
+            "from moderation import features\n"
+            "print(features._kernel is not None)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout == "[]\n"
+    imported, kernel = out.stdout.splitlines()
+    # without the compiled kernel (a source checkout not built), scores come through scipy's sparse matrices
+    assert imported == ("[]" if kernel == "True" else "['scipy.sparse']")
 
 
 @pytest.mark.parametrize("order", ["built first", "scored first"])

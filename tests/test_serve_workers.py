@@ -107,6 +107,7 @@ def test_connections_opened_together_are_spread_over_the_workers_and_a_dead_work
     try:
         _until(lambda: httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200, "the server")
         workers = _until(lambda: _two_workers(proc.pid), "two workers")
+        _until(lambda: len(_sockets(port, "0A")) == 2, "both workers listening")  # the parent's never listens
         connections = [socket.create_connection((HOST, port)) for _ in range(20)]
         try:
             for c in connections:  # each answered, so each has been accepted by a worker

@@ -160,3 +160,14 @@ def test_workers_that_cannot_load_the_app_stop_the_server(capfd):
     assert 'Error loading ASGI app. Could not import module "moderation.no_such_module"' in capfd.readouterr().err
     with socket.socket() as again:  # the port is free again
         again.bind((HOST, port))
+
+
+def test_elsewhere_than_linux_uvicorns_workers_serve(monkeypatch):
+    import uvicorn
+
+    calls = []
+    monkeypatch.setattr(sys, "platform", "darwin")
+    monkeypatch.setattr(uvicorn, "run", lambda **kwargs: calls.append(kwargs))
+    serve_workers(HOST, 8000, 2, {"app": "moderation.queue.web.server:app_from_environment", "factory": True})
+    assert calls == [{"host": HOST, "port": 8000, "workers": 2, "app": "moderation.queue.web.server:app_from_environment",
+                      "factory": True}]

@@ -5,7 +5,8 @@ every connection waiting on it: keep-alive connections opened together (a
 comment platform's HTTP agent, a load test's clients) then often all land on one
 worker, which serves them alone while the others idle (20 connections opened at
 once: all 20 on one of two workers in 3 trials of 5). With a socket each, the
-kernel spreads new connections over the workers by their addresses.
+kernel spreads new connections over the workers by their addresses (on Linux:
+BSD's and macOS's ``SO_REUSEPORT`` does not, so there uvicorn's workers serve).
 
 The parent refuses a port another server listens on, holds the port with a
 socket of its own that never listens, starts the workers, starts a worker again when one dies after it started, and
@@ -70,7 +71,14 @@ def serve_workers(host: str, port: int, workers: int, config: dict, poll: float 
     picklable options) on its own socket, until SIGINT or SIGTERM.
 
     Raises ``ModerationError`` when the port cannot be had and ``RunError`` when a worker fails to start.
+    Elsewhere than on Linux, uvicorn's own workers serve, sharing one socket: BSD's and macOS's
+    ``SO_REUSEPORT`` gives every connection to one socket, and Windows has none.
     """
+    if not sys.platform.startswith("linux"):
+        import uvicorn
+
+        uvicorn.run(host=host, port=port, workers=workers, **config)
+        return
     # a port another server listens on is refused, even one that shares it: its workers would get a share of ours
     listening_socket(host, port, share=False).close()
     holder = listening_socket(host, port)

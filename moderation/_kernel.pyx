@@ -23,6 +23,9 @@ cdef extern from "Python.h":
     bint Py_UNICODE_ISALNUM(Py_UCS4 ch) nogil
     Py_UCS4 _read_char "PyUnicode_READ" (int kind, const void* data, Py_ssize_t index) nogil  # a macro
 
+cdef extern from *:
+    void _prefetch "__builtin_prefetch" (const void* address) nogil  # GCC's and Clang's
+
 
 # each ASCII character as the kernel reads it: white space as 32, word characters marked
 cdef uint32_t _ASCII[128]
@@ -257,6 +260,8 @@ cdef inline Py_ssize_t _tfidf(const Block* b, const uint32_t* distinct, const ui
     cdef uint32_t count
     cdef float value
     for i in range(m):
+        if i + 16 < m:  # the table's rows are spread over tens of megabytes: ask for one well ahead of its use
+            _prefetch(block + distinct[i + 16] * stride)
         count = counts[i]
         if count >= b.tf_size:
             return -1
@@ -288,7 +293,7 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
     cdef const weight_t* block = table + b.offset * stride
     cdef uint32_t* cols = buf.cols
     cdef float* data = buf.data
-    cdef double total
+    cdef double total, dv, l0, l1, l2, l3, l4, l5, l6, l7
     cdef double local[8]
     n = _tfidf(b, distinct, counts, m, buf, block, stride, &norm)
     if n <= 0:
@@ -299,13 +304,31 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
             total = total + <double>(data[i] / norm) * <double>block[cols[i] * 2 + 1]
         acc[0] = total
     elif n_cols <= 8:
-        for j in range(n_cols):
-            local[j] = acc[j]
+        # named sums, which the compiler keeps in registers (an array's go through memory); n_cols is the same
+        # each time round, so its tests cost next to nothing
+        for j in range(8):
+            local[j] = acc[j] if j < n_cols else 0
+        l0 = local[0]; l1 = local[1]; l2 = local[2]; l3 = local[3]
+        l4 = local[4]; l5 = local[5]; l6 = local[6]; l7 = local[7]
         for i in range(n):
-            value = data[i] / norm
+            dv = <double>(data[i] / norm)
             row = block + cols[i] * stride + 1
-            for j in range(n_cols):
-                local[j] = local[j] + <double>value * <double>row[j]
+            l0 = l0 + dv * <double>row[0]
+            l1 = l1 + dv * <double>row[1]
+            if n_cols > 2:
+                l2 = l2 + dv * <double>row[2]
+                if n_cols > 3:
+                    l3 = l3 + dv * <double>row[3]
+                    if n_cols > 4:
+                        l4 = l4 + dv * <double>row[4]
+                        if n_cols > 5:
+                            l5 = l5 + dv * <double>row[5]
+                            if n_cols > 6:
+                                l6 = l6 + dv * <double>row[6]
+                                if n_cols > 7:
+                                    l7 = l7 + dv * <double>row[7]
+        local[0] = l0; local[1] = l1; local[2] = l2; local[3] = l3
+        local[4] = l4; local[5] = l5; local[6] = l6; local[7] = l7
         for j in range(n_cols):
             acc[j] = local[j]
     else:

@@ -278,6 +278,17 @@ def test_kernel_is_the_sparse_product_bit_for_bit(blocks):
     assert np.array_equal(features.linear_scores(fitted, texts, main), expected[:, :1])
 
 
+def test_kernel_sums_any_number_of_classifiers_bit_for_bit(blocks):
+    """The kernel keeps up to eight sums in registers, each as its own case, and more in memory."""
+    fitted, coef = blocks
+    texts = normalize_many(our_texts()[:500]) + random_texts(200, seed=4, max_len=200)
+    wide = np.hstack([coef, -2 * coef[:, [1, 2, 3, 4, 0]]])  # ten columns, each unlike the others
+    expected = product(fitted, texts, wide)
+    for n in range(1, 11):
+        columns = np.ascontiguousarray(wide[:, :n])
+        assert np.array_equal(features.linear_scores(fitted, texts, columns), expected[:, :n]), n
+
+
 def test_kernel_counts_a_text_from_its_sentences(blocks):
     fitted, coef = blocks
     units, whole = [], []

@@ -275,11 +275,16 @@ def _normalize(text: str, offsets: list[int] | None, markers: bool = False) -> t
         text = " ".join(text.split())  # as _SPACE_RUNS, and the ends trimmed, which the patterns below ignore
     else:
         text, offsets = _sub(_SPACE_RUNS, lambda m: (" ", [0]), text, offsets)
-    text, offsets = _sub(_SPACED, _join_spaced, text, offsets)
-    if _LEET_OR_MASK_CHAR.search(text):
-        text, offsets = _sub(_WORD, _decode_word, text, offsets)
-    text, offsets = _sub(_STRETCH, _squeeze, text, offsets)
-    return _collapse_spaces(text, offsets)
+    while True:
+        before = text
+        text, offsets = _sub(_SPACED, _join_spaced, text, offsets)
+        if _LEET_OR_MASK_CHAR.search(text):
+            text, offsets = _sub(_WORD, _decode_word, text, offsets)
+        text, offsets = _sub(_STRETCH, _squeeze, text, offsets)
+        # decoding and squeezing can leave single characters that join their neighbours ("0 a 0oo" gives
+        # "0 a o"): again, so that normalising a normalised text changes nothing
+        if text == before or not _SPACED.search(text):
+            return _collapse_spaces(text, offsets)
 
 
 class _FoldTable(dict):
@@ -365,7 +370,8 @@ def normalize_many_plain(texts: list[str], markers: bool = False) -> tuple[list[
             decoded = _WORD.sub(lambda m: _decode_word(m)[0], text) if found & _LEETSPEAK else text
             if decoded != text or found & _STRETCHED:
                 text = " ".join(_STRETCH.sub(r"\1", decoded).split())
-            collapsed[k] = text
+            # what they leave may hold letters to join ("0 a 0oo" gives "0 a o"): normalize() goes on from there
+            collapsed[k] = normalize(texts[strings[k]]) if _SPACED.search(text) else text
     if everything:
         return collapsed, plain
     out = [""] * len(texts)

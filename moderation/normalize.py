@@ -13,7 +13,9 @@ share it. Steps, in order:
 3. letters spread out with spaces or punctuation (``f u c k``, ``s.h.i.t``) are joined;
 4. words that mix letters with leetspeak or masking characters (``sh1t``, ``5h!t``,
    ``@ss``, ``f*ck``, ``s#it``) are decoded, masks resolved against a lexicon;
-5. stretched letters (``fuuuuck``) are squeezed, white space collapsed.
+5. stretched letters (``fuuuuck``) are squeezed, white space collapsed;
+   steps 3-5 again while they leave letters to join (``0 a 0oo`` gives ``0 a o``),
+   so that normalising a normalised text changes nothing.
 
 ``normalize_with_offsets`` also returns, for every character of the result, the
 index of the original character it came from, so that explanations can highlight
@@ -335,7 +337,8 @@ def normalize_many(texts: list[str], markers: bool = False) -> list[str]:
     ``_WORD`` token that decoding could change: a token with a leetspeak or mask
     character must have no letter, or be letters followed by ``!``
     (``_decode_word`` leaves both alone). A text that fails only the last two goes
-    through those steps alone, every other text through ``normalize``. The checks
+    through those steps alone (unless they leave letters to join), every other text
+    through ``normalize``. The checks
     are made by the compiled kernel while it folds and collapses the texts
     (``_kernel.collapse_many``), else with numpy over the block (``_collapse_numpy``).
     """

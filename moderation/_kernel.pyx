@@ -317,16 +317,16 @@ cdef int _weigh_dot(const Block* b, const uint32_t* distinct, const uint32_t* co
             l1 = l1 + dv * <double>row[1]
             if n_cols > 2:
                 l2 = l2 + dv * <double>row[2]
-                if n_cols > 3:
-                    l3 = l3 + dv * <double>row[3]
-                    if n_cols > 4:
-                        l4 = l4 + dv * <double>row[4]
-                        if n_cols > 5:
-                            l5 = l5 + dv * <double>row[5]
-                            if n_cols > 6:
-                                l6 = l6 + dv * <double>row[6]
-                                if n_cols > 7:
-                                    l7 = l7 + dv * <double>row[7]
+            if n_cols > 3:
+                l3 = l3 + dv * <double>row[3]
+            if n_cols > 4:
+                l4 = l4 + dv * <double>row[4]
+            if n_cols > 5:
+                l5 = l5 + dv * <double>row[5]
+            if n_cols > 6:
+                l6 = l6 + dv * <double>row[6]
+            if n_cols > 7:
+                l7 = l7 + dv * <double>row[7]
         local[0] = l0; local[1] = l1; local[2] = l2; local[3] = l3
         local[4] = l4; local[5] = l5; local[6] = l6; local[7] = l7
         for j in range(n_cols):

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
+import socket
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -25,6 +29,34 @@ XSS = [
     '"><svg onload=alert(1)>',
     "javascript:alert(1)",
 ]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def serve_process(tmp_path: Path, model_dir: Path, port: int, *args: str) -> subprocess.Popen:
+    """``moderation serve`` on ``port`` in a session of its own (``stop_process`` signals all of it), with a queue
+    in ``tmp_path`` and no secret from the environment."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MODERATION_SECRET", None)
+    return subprocess.Popen([sys.executable, "-m", "moderation", "serve", "--db", f"sqlite:///{tmp_path / 'q.db'}",
+                             "--port", str(port), "--model", str(model_dir), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+
+
+def stop_process(proc: subprocess.Popen) -> str:
+    """Stop a ``serve_process`` as Ctrl-C would (killed if it takes 30 s); what it wrote."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+    return out.decode() + err.decode()
 
 
 def in_ci() -> bool:

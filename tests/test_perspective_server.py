@@ -14,7 +14,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import require_modules
+from conftest import free_port, require_modules, serve_process, stop_process
 
 require_modules("fastapi", "httpx", "uvicorn", "googleapiclient")
 
@@ -399,19 +398,9 @@ def test_wrong_methods_paths_and_versions_answer_in_googles_shape(served):
 
 
 # -- moderation serve: --workers, --api-only ----------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(tmp_path: Path, model_dir: Path, *args: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    env.pop("MODERATION_SECRET", None)
-    proc = subprocess.Popen([sys.executable, "-m", "moderation", "serve", "--db", f"sqlite:///{tmp_path / 'q.db'}",
-                             "--port", str(port), "--model", str(model_dir), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    port = free_port()
+    proc = serve_process(tmp_path, model_dir, port, *args)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -422,16 +411,6 @@ def _serve(tmp_path: Path, model_dir: Path, *args: str) -> tuple[subprocess.Pope
             time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     pytest.fail("moderation serve did not start: " + proc.stderr.read().decode()[-2000:])
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-    return out.decode() + err.decode()
 
 
 @pytest.fixture
@@ -465,7 +444,7 @@ def test_two_workers_share_sessions_and_mask_keys(tmp_path, small_model_dir, que
         assert r.json()["model"]["version"] == json.loads((small_model_dir / "card.json").read_text())[
             "file"]["sha256"][:12]
     finally:
-        log = _stop(proc)
+        log = stop_process(proc)
     assert "with 2 workers" in log and log.count("Started server process") == 2
     assert "comments%3Aanalyze?key=***" in log and queue_db not in log
 
@@ -482,7 +461,7 @@ def test_api_only_serves_scoring_and_nothing_else(tmp_path, small_model_dir, que
         for path in ("/", "/login", "/api/queue", "/static/queue.js", "/history"):
             assert httpx.get(f"{base}{path}").status_code == 404, path
     finally:
-        _stop(proc)
+        stop_process(proc)
     store = open_store(f"sqlite:///{tmp_path / 'q.db'}")
     assert store.list_queue() == []  # API-only: analyzed comments are never kept for review
     store.close()

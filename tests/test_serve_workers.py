@@ -6,14 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import require_modules
+from conftest import free_port, require_modules, serve_process, stop_process
 
 require_modules("fastapi", "httpx", "uvicorn")
 
@@ -23,19 +22,6 @@ from moderation.errors import ModerationError, RunError  # noqa: E402
 from moderation.queue.web.workers import listening_socket, serve_workers  # noqa: E402
 
 HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def _serve(tmp_path: Path, model_dir: Path, port: int, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.Popen([sys.executable, "-m", "moderation", "serve", "--api-only", "--db",
-                             f"sqlite:///{tmp_path / 'q.db'}", "--port", str(port), "--model", str(model_dir), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
 
 
 def _until(check, what: str, seconds: float = 120):
@@ -88,22 +74,12 @@ def _connection_holders(port: int, pids: list[int]) -> dict[int, int]:
     return held
 
 
-def _stop(proc: subprocess.Popen) -> str:
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-    return out.decode() + err.decode()
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux's /proc")
 def test_connections_opened_together_are_spread_over_the_workers_and_a_dead_worker_is_replaced(tmp_path,
                                                                                                small_model_dir):
-    port = _free_port()
-    proc = _serve(tmp_path, small_model_dir, port, "--workers", "2")
+    port = free_port()
+    proc = serve_process(tmp_path, small_model_dir, port, "--api-only", "--workers", "2")
     try:
         _until(lambda: httpx.get(f"http://{HOST}:{port}/healthz", timeout=2).status_code == 200, "the server")
         workers = _until(lambda: _two_workers(proc.pid), "two workers")
@@ -126,7 +102,7 @@ def test_connections_opened_together_are_spread_over_the_workers_and_a_dead_work
         assert workers[1] in replaced
         _until(lambda: len(_sockets(port, "0A")) == 2, "the new worker listening")  # the parent's never listens
     finally:
-        log = _stop(proc)
+        log = stop_process(proc)
     assert proc.returncode == 0, log
     assert f"Worker process [{workers[0]}] died (exit status -9): starting another" in log
     assert log.count("Started server process") == 3 and log.count("Finished server process") == 2
@@ -141,7 +117,7 @@ def test_a_port_another_server_listens_on_is_refused_in_one_line(workers, tmp_pa
         taken.bind((HOST, 0))
         taken.listen()
         port = taken.getsockname()[1]
-        out = _serve(tmp_path, small_model_dir, port, "--workers", workers)
+        out = serve_process(tmp_path, small_model_dir, port, "--api-only", "--workers", workers)
         stdout, stderr = out.communicate(timeout=60)
     assert out.returncode == 2
     assert stderr.decode().splitlines()[-1] == f"Error: cannot listen on {HOST}:{port}: Address already in use"
@@ -154,7 +130,7 @@ def test_listening_socket_names_the_address_it_cannot_have():
 
 def test_workers_that_cannot_load_the_app_stop_the_server(capfd):
     """A worker that fails to start would fail again: no restarts, the server stops with a RunError."""
-    port = _free_port()
+    port = free_port()
     with pytest.raises(RunError, match=r"^worker process \d+ failed to start \(its error is logged above\)$"):
         serve_workers(HOST, port, 2, {"app": "moderation.no_such_module:app"}, poll=0.1)
     assert 'Error loading ASGI app. Could not import module "moderation.no_such_module"' in capfd.readouterr().err

@@ -86,19 +86,14 @@ def run(db_url: str, model, model_dir: Path | None, *, host: str, port: int, wor
 
     from .app import create_app
     from ...errors import RunError
-    from .workers import listening_socket, serve_workers
+    from .workers import listening_socket, serve_on, serve_workers
 
     if trusted is not None:
         os.environ["FORWARDED_ALLOW_IPS"] = trusted  # what proxy.trusted_proxies reads in every worker
     if workers == 1:
         sock = listening_socket(host, port, share=False)
         app = create_app(db_url, model=model, api_only=api_only, trusted=trusted)
-        server = uvicorn.Server(uvicorn.Config(app, log_config=log_config(), proxy_headers=False))
-        try:
-            server.run(sockets=[sock])
-        except KeyboardInterrupt:  # uvicorn raises the SIGINT it stopped for again, once it has stopped
-            pass
-        if not server.started:
+        if not serve_on(uvicorn.Config(app, log_config=log_config(), proxy_headers=False), sock):
             raise RunError("the server failed to start (its error is logged above)")
         return
     os.environ["MODERATION_DB"] = db_url

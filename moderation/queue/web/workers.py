@@ -24,7 +24,7 @@ import time
 
 from ...errors import ModerationError, RunError
 
-__all__ = ["serve_workers", "listening_socket", "STARTUP_FAILURE"]
+__all__ = ["serve_workers", "serve_on", "listening_socket", "STARTUP_FAILURE"]
 
 STARTUP_FAILURE = 3  # a worker's exit status when its server did not start (uvicorn's)
 logger = logging.getLogger("uvicorn.error")
@@ -47,23 +47,31 @@ def listening_socket(host: str, port: int, share: bool = True) -> socket.socket:
     return sock
 
 
+def serve_on(config, sock: socket.socket) -> bool:
+    """uvicorn's server of ``config`` (a ``uvicorn.Config``) on ``sock`` until it is told to stop; False when it
+    failed to start (uvicorn has logged why)."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # told to stop, maybe while starting (uvicorn raises a SIGINT again once it stopped)
+        return True
+    except SystemExit:  # uvicorn's way out when the app cannot be loaded
+        pass
+    return server.started
+
+
 def _worker(host: str, port: int, config: dict) -> None:
     """One worker process: its own listening socket, then uvicorn's server on it until it is told to stop."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(**config))
     try:
         sock = listening_socket(host, port)
     except ModerationError as e:
         logger.error(str(e))
         sys.exit(STARTUP_FAILURE)
-    try:
-        server.run(sockets=[sock])
-    except KeyboardInterrupt:  # told to stop, maybe while starting (uvicorn raises a SIGINT again once it stopped)
-        return
-    except SystemExit:  # uvicorn's way out when the app cannot be loaded: it has logged why
-        pass
-    sys.exit(0 if server.started else STARTUP_FAILURE)
+    sys.exit(0 if serve_on(uvicorn.Config(**config), sock) else STARTUP_FAILURE)
 
 
 def serve_workers(host: str, port: int, workers: int, config: dict, poll: float = 0.5) -> None:

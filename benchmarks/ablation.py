@@ -76,6 +76,8 @@ def variants() -> dict:
     for name, sets in (("remove-side", remove_side), ("all", ORIGINAL_AUGMENTATION + NEW_AUGMENTATION)):
         out[f"chosen+augment-{name}-light"] = chosen.with_options(
             name=f"chosen+augment-{name}-light", augment=sets, source_emphasis={n: 0.3 for n in sets})
+    # character n-grams from three characters up: a third fewer n-grams per comment to hash, sort and weigh
+    out["chosen+chars=3-5"] = chosen.with_options(name="chosen+chars=3-5", char_ngrams=(3, 5))
     # the joined comments that teach the sentence combination weighing as one source, not as all the corpora
     out["chosen-joined=13"] = chosen.with_options(name="chosen-joined=13", joined_weight=1.0)
     for name, change in steps.items():

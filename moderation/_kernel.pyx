@@ -11,7 +11,7 @@ tests compare the two bit for bit.
 """
 
 from cpython.unicode cimport PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_DATA, PyUnicode_READ
-from libc.stdint cimport uint32_t, int64_t
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from libc.math cimport sqrtf
@@ -782,42 +782,79 @@ cdef inline bint _is_break(Py_UCS4 c) noexcept nogil:  # [\r\n]
     return c == 13 or c == 10
 
 
+ctypedef fused ucs_t:  # characters, one, two or four bytes each (as a str stores them)
+    uint8_t
+    uint16_t
+    uint32_t
+
+
+cdef bint _ALNUM256[256]  # str.isalnum and str.isspace of the characters stored in one byte
+cdef bint _SPACE256[256]
+for _c in range(256):
+    _ALNUM256[_c] = chr(_c).isalnum()
+    _SPACE256[_c] = chr(_c).isspace()
+
+
+cdef inline bint _isalnum_t(ucs_t c) noexcept nogil:
+    if ucs_t is uint8_t:
+        return _ALNUM256[c]
+    else:
+        return _isalnum(c)
+
+
+cdef inline bint _isspace_t(ucs_t c) noexcept nogil:
+    if ucs_t is uint8_t:
+        return _SPACE256[c]
+    else:
+        return _isspace(c)
+
+
 cdef Py_ssize_t _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* alnum) noexcept:
     """``sentences.split`` of one text (see ``split_many``), left in ``spans`` (start, end, start, end...); how
     many. ``spans`` and ``alnum`` hold len(text) + 1 each."""
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(text)
     cdef int kind = PyUnicode_KIND(text)
     cdef void* data = PyUnicode_DATA(text)
+    if kind == 1:
+        return _split_chars(<const uint8_t*>data, n, min_chars, spans, alnum)
+    if kind == 2:
+        return _split_chars(<const uint16_t*>data, n, min_chars, spans, alnum)
+    return _split_chars(<const uint32_t*>data, n, min_chars, spans, alnum)
+
+
+cdef Py_ssize_t _split_chars(const ucs_t* data, Py_ssize_t n, int min_chars, Py_ssize_t* spans,
+                             Py_ssize_t* alnum) noexcept nogil:
+    """``_split_one`` of a text's characters, read in the width they are stored in."""
     cdef Py_ssize_t p, q, r, j, pos = 0, n_spans = 0, k, start, end, carry_start = -1, carry_end = 0
     cdef Py_ssize_t n_merged = 0
     cdef bint newline, matched
-    cdef Py_UCS4 c
+    cdef ucs_t c
     cdef Py_ssize_t n_out = 0
     # alnum[i]: letters and digits before position i
     alnum[0] = 0
     for j in range(n):
-        alnum[j + 1] = alnum[j] + (1 if _isalnum(PyUnicode_READ(kind, data, j)) else 0)
+        alnum[j + 1] = alnum[j] + (1 if _isalnum_t(data[j]) else 0)
     # the matches of _BOUNDARY, as finditer finds them: at each position from the last match's end, the first
     # branch (after [.!?…]: closers, then white space) and then the second (white space holding a line break)
     p = 0
     while p < n:
         matched = False
-        if p >= 1 and _is_end(PyUnicode_READ(kind, data, p - 1)):
+        if p >= 1 and _is_end(data[p - 1]):
             q = p
-            while q < n and _is_closer(PyUnicode_READ(kind, data, q)):
+            while q < n and _is_closer(data[q]):
                 q += 1
             r = q
-            while r < n and _isspace(PyUnicode_READ(kind, data, r)):
+            while r < n and _isspace_t(data[r]):
                 r += 1
             if r > q:
                 matched = True
                 end = q  # closing quotes and brackets stay with their sentence
-        if not matched and _isspace(PyUnicode_READ(kind, data, p)):
+        if not matched and _isspace_t(data[p]):
             r = p
             newline = False
             while r < n:
-                c = PyUnicode_READ(kind, data, r)
-                if not _isspace(c):
+                c = data[r]
+                if not _isspace_t(c):
                     break
                 if _is_break(c):
                     newline = True
@@ -864,9 +901,9 @@ cdef Py_ssize_t _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_
     for k in range(n_merged):
         start = spans[2 * k]
         end = spans[2 * k + 1]
-        while start < end and _isspace(PyUnicode_READ(kind, data, start)):
+        while start < end and _isspace_t(data[start]):
             start += 1
-        while end > start and _isspace(PyUnicode_READ(kind, data, end - 1)):
+        while end > start and _isspace_t(data[end - 1]):
             end -= 1
         if end > start:
             spans[2 * n_out] = start
@@ -989,6 +1026,8 @@ def split_many(list texts, int min_chars, Py_ssize_t most):
 
 cdef extern from "Python.h":
     object PyUnicode_FromKindAndData(int kind, const void* buffer, Py_ssize_t size)
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
+    bint PyUnicode_IS_ASCII(object text)
 
 # classes of ASCII characters that ``collapse_many`` reports (normalize._CLASS's, as bits)
 cdef unsigned char _CLS[128]
@@ -1000,6 +1039,9 @@ for _c in range(128):
                 | (8 if _ch in " .-_" else 0)
                 | (16 if _ch in "abcdefghijklmnopqrstuvwxyz0123456789@$*#" else 0)
                 | (32 if (_c < 32 or _c == 127) and not _ch.isspace() else 0))
+cdef uint8_t _LOWER[128]  # each ASCII character lower-cased
+for _c in range(128):
+    _LOWER[_c] = ord(chr(_c).lower())
 
 
 cdef inline unsigned char _cls(uint32_t c) noexcept nogil:
@@ -1008,6 +1050,48 @@ cdef inline unsigned char _cls(uint32_t c) noexcept nogil:
 
 cdef inline bint _ascii_alnum(uint32_t c) noexcept nogil:  # re's [a-z0-9]
     return (97 <= c <= 122) or (48 <= c <= 57)
+
+
+# "ht" and "ww" as pairs of characters: where "http" and "www." start
+cdef uint64_t _HT = (<uint64_t>104 << 32) | 116
+cdef uint64_t _WW = (<uint64_t>119 << 32) | 119
+
+
+cdef unsigned char _checks(const ucs_t* buf, Py_ssize_t m) noexcept nogil:
+    """The flags of ``collapse_many`` for one collapsed text. Each check is tried only where its cheapest part
+    holds (a leetspeak, mask or control character or "!" near, a character repeated, an "h" or a "w", a
+    separator after one character), since most characters are letters and spaces that start none."""
+    cdef Py_ssize_t j
+    cdef unsigned char f = 0, a, b2
+    cdef uint32_t c, n1
+    cdef uint64_t pair
+    if m == 0:
+        return 0
+    b2 = _cls(buf[0])
+    for j in range(m - 1):
+        c = buf[j]
+        n1 = buf[j + 1]
+        a = b2
+        b2 = _cls(n1)
+        if ((a | b2) & 34) or c == 33:
+            if a & 32:
+                f |= 4
+            if ((a & 1) and (b2 & 2)) or ((a & 2) and (b2 & 1)) or (c == 33 and (b2 & 3)):
+                f |= 1
+        if c == n1 and j + 2 < m and (a & 1) and buf[j + 2] == c:
+            f |= 2
+        pair = (<uint64_t>c << 32) | n1
+        if (pair == _HT or pair == _WW) and j + 3 < m and (
+                (c == 104 and buf[j + 2] == 116 and buf[j + 3] == 112)
+                or (c == 119 and buf[j + 2] == 119 and buf[j + 3] == 46)):
+            f |= 4
+        if (j + 4 < m and buf[j + 3] == n1 and (b2 & 8) and (a & 4) and (_cls(buf[j + 2]) & 4)
+                and (_cls(buf[j + 4]) & 4) and (j == 0 or not (_cls(buf[j - 1]) & 16))
+                and (j + 5 == m or not _ascii_alnum(buf[j + 5]))):
+            f |= 4
+    if _cls(buf[m - 1]) & 32:
+        f |= 4
+    return f
 
 
 def collapse_many(list texts, object fold):
@@ -1026,28 +1110,50 @@ def collapse_many(list texts, object fold):
     cdef Py_ssize_t i, j, n, m, cap = 0
     cdef int kind
     cdef void* data
+    cdef const uint8_t* src
     cdef Py_UCS4 c
     cdef uint32_t* buf = NULL
+    cdef uint8_t* bytes_ = NULL
     cdef uint32_t u
-    cdef unsigned char f, a, b2
-    cdef bint space
+    cdef bint space, ascii
+    cdef Py_ssize_t white, pending
     cdef object text, folded
     try:
         for i in range(len(texts)):
             text = texts[i]
-            folded = text if text.isascii() else text.translate(fold)
+            ascii = PyUnicode_IS_ASCII(text)
+            folded = text if ascii else text.translate(fold)
             n = PyUnicode_GET_LENGTH(folded)
             if n + 1 > cap:
                 free(buf)
+                free(bytes_)
                 cap = 2 * n + 16
                 buf = <uint32_t*>malloc(cap * sizeof(uint32_t))
-                if buf == NULL:
+                bytes_ = <uint8_t*>malloc(cap)
+                if buf == NULL or bytes_ == NULL:
                     raise MemoryError()
-            kind = PyUnicode_KIND(folded)
-            data = PyUnicode_DATA(folded)
             m = 0
             space = False
-            maxchar = 0
+            pending = 0
+            if ascii:
+                src = <const uint8_t*>PyUnicode_DATA(folded)
+                # without branches: white space is frequent and irregular, so a branch on it is often mispredicted.
+                # Each character is written, and kept (m moves on) unless it is white space; a space is written
+                # before it, and kept, when white space came between it and the last character kept.
+                for j in range(n):
+                    white = _SPACE128[src[j]]
+                    bytes_[m] = 32
+                    m += pending & (1 - white)
+                    bytes_[m] = _LOWER[src[j]]
+                    m += 1 - white
+                    pending = white & (pending | (m > 0))
+                flags[i] = _checks(bytes_, m)
+                folded = PyUnicode_New(m, 127)
+                memcpy(PyUnicode_DATA(folded), bytes_, m)
+                out.append(folded)
+                continue
+            kind = PyUnicode_KIND(folded)
+            data = PyUnicode_DATA(folded)
             for j in range(n):
                 c = PyUnicode_READ(kind, data, j)
                 u = <uint32_t>c
@@ -1066,29 +1172,9 @@ def collapse_many(list texts, object fold):
                     space = False
                 buf[m] = u
                 m += 1
-            # the checks, over the collapsed text
-            f = 0
-            for j in range(m):
-                a = _cls(buf[j])
-                if a & 32:
-                    f |= 4
-                if j + 1 < m:
-                    b2 = _cls(buf[j + 1])
-                    if ((a & 1) and (b2 & 2)) or ((a & 2) and (b2 & 1)) or (buf[j] == 33 and (b2 & 3)):
-                        f |= 1
-                    if j + 2 < m and (a & 1) and buf[j] == buf[j + 1] and buf[j + 1] == buf[j + 2]:
-                        f |= 2
-                    if j + 3 < m and ((buf[j] == 104 and buf[j + 1] == 116 and buf[j + 2] == 116
-                                       and buf[j + 3] == 112)
-                                      or (buf[j] == 119 and buf[j + 1] == 119 and buf[j + 2] == 119
-                                          and buf[j + 3] == 46)):
-                        f |= 4
-                    if (j + 4 < m and (a & 4) and (b2 & 8) and (_cls(buf[j + 2]) & 4) and buf[j + 3] == buf[j + 1]
-                            and (_cls(buf[j + 4]) & 4) and (j == 0 or not (_cls(buf[j - 1]) & 16))
-                            and (j + 5 == m or not _ascii_alnum(buf[j + 5]))):
-                        f |= 4
-            flags[i] = f
+            flags[i] = _checks(buf, m)
             out.append(PyUnicode_FromKindAndData(4, buf, m))  # stored as compactly as its characters allow
     finally:
         free(buf)
+        free(bytes_)
     return out, bytes(flags)

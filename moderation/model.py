@@ -217,8 +217,12 @@ class Model:
         order.
         """
         normalized, plain = self.normalizer.many_plain(texts)
-        present = np.fromiter((len(n) - n.count(" ") >= MIN_TEXT_CHARS for n in normalized), dtype=bool,
-                              count=len(normalized))
+        # a normalised text has single spaces between its words and none at its ends, so one of at least
+        # 2 * MIN_TEXT_CHARS - 1 characters has enough: only shorter ones need their spaces counted
+        sizes = np.fromiter(map(len, normalized), dtype=np.int64, count=len(normalized))
+        present = sizes >= 2 * MIN_TEXT_CHARS - 1
+        for i in np.flatnonzero(~present & (sizes >= MIN_TEXT_CHARS)).tolist():
+            present[i] = sizes[i] - normalized[i].count(" ") >= MIN_TEXT_CHARS
         present_idx = np.flatnonzero(present)
         wholes = [normalized[i] for i in present_idx.tolist()]
         originals = [texts[i] for i in present_idx.tolist()]

@@ -184,7 +184,26 @@ def _resolve_masked(word: str) -> str | None:
 
 
 def _decode_word(m: re.Match) -> tuple[str, list[int]]:
-    token = m.group(0)
+    return _decode_token(m.group(0))
+
+
+@lru_cache(maxsize=65536)
+def _decoded(token: str) -> str:
+    """``_decode_token(token)``'s text: the same tokens ("2nd", "f***") come back in text after text."""
+    return _decode_token(token)[0]
+
+
+def _decode_words(text: str) -> str:
+    """``text`` with each ``_WORD`` token decoded (step 4 without offsets); ``text`` itself when none changes,
+    as in most texts that have such tokens ("3rd", "$5", "covid19")."""
+    if all(_decoded(token) == token for token in _WORD.findall(text)):
+        return text
+    return _WORD.sub(lambda m: _decoded(m.group(0)), text)
+
+
+def _decode_token(token: str) -> tuple[str, list[int]]:
+    """A ``_WORD`` token decoded (leetspeak undone, masks resolved against the lexicon), with the offset in
+    ``token`` of each character of the result."""
     same = (token, list(range(len(token))))
     if not any(c in _LEET_OR_MASK for c in token) or not any(c.isalpha() for c in token):
         return same
@@ -281,7 +300,10 @@ def _normalize(text: str, offsets: list[int] | None, markers: bool = False) -> t
         before = text
         text, offsets = _sub(_SPACED, _join_spaced, text, offsets)
         if _LEET_OR_MASK_CHAR.search(text):
-            text, offsets = _sub(_WORD, _decode_word, text, offsets)
+            if offsets is None:
+                text = _decode_words(text)
+            else:
+                text, offsets = _sub(_WORD, _decode_word, text, offsets)
         text, offsets = _sub(_STRETCH, _squeeze, text, offsets)
         # decoding and squeezing can leave single characters that join their neighbours ("0 a 0oo" gives
         # "0 a o"): again, so that normalising a normalised text changes nothing
@@ -370,11 +392,14 @@ def normalize_many_plain(texts: list[str], markers: bool = False) -> tuple[list[
             collapsed[k] = normalize(texts[strings[k]])
         else:  # steps 1-3 give the collapsed text: the last two may change it
             text = collapsed[k]
-            decoded = _WORD.sub(lambda m: _decode_word(m)[0], text) if found & _LEETSPEAK else text
+            decoded = _decode_words(text) if found & _LEETSPEAK else text
             if decoded != text or found & _STRETCHED:
+                # what they leave may hold letters to join ("0 a 0oo" gives "0 a o"): normalize() goes on from
+                # there (the collapsed text itself holds none: the checks found no _SPACED match)
                 text = " ".join(_STRETCH.sub(r"\1", decoded).split())
-            # what they leave may hold letters to join ("0 a 0oo" gives "0 a o"): normalize() goes on from there
-            collapsed[k] = normalize(texts[strings[k]]) if _SPACED.search(text) else text
+                if _SPACED.search(text):
+                    text = normalize(texts[strings[k]])
+            collapsed[k] = text
     if everything:
         return collapsed, plain
     out = [""] * len(texts)

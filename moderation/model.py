@@ -20,7 +20,7 @@ from .errors import ModerationError
 from .features import _exclusive_cumsum
 from .linear import LinearHead
 from .normalize import TextNormalizerCore, as_texts, is_dropped, plain_pieces
-from .persist import built, current, feature_blocks, pipeline_steps
+from .persist import Saved, built, current, feature_blocks, pipeline_steps, warn_other_scikit_learn
 from .sentences import FEATURES, combination_features, combined_inputs, split_many
 
 if TYPE_CHECKING:  # imported where used: scoring a list of texts needs neither (half of load_model's time)
@@ -101,20 +101,29 @@ class Model:
         self.threshold = threshold
         self.card = ModelCard() if card is None else card
         self.sentences = sentences
+        self._versions_checked = False
 
     def __repr__(self) -> str:
         return (f"Model(threshold={self.threshold!r}, categories={self.category_names!r}, "
                 f"sentences={self.sentences!r}, calibrated={self._calibrator is not None})")
 
+    def _built(self, value):
+        """``persist.built(value)``; the first time scikit-learn objects are built from a model file, a warning
+        if the file was written with another scikit-learn."""
+        if not self._versions_checked and isinstance(value, Saved):
+            self._versions_checked = True
+            warn_other_scikit_learn(self.card, repr(self.card.name), stacklevel=3)
+        return built(value)
+
     @property
     def pipeline(self):
         """The fitted scikit-learn Pipeline (normalise → features → classifier)."""
-        return built(self._pipeline)
+        return self._built(self._pipeline)
 
     @property
     def categories(self) -> dict:
         """The category classifiers (scikit-learn's ``LogisticRegression``) by category name."""
-        return {name: built(c) for name, c in self._categories.items()}
+        return {name: self._built(c) for name, c in self._categories.items()}
 
     @property
     def category_names(self) -> list[str]:
@@ -124,7 +133,7 @@ class Model:
     @property
     def calibrator(self):
         """The logistic regression over ``sentences.FEATURES`` that gives the score, or None."""
-        return built(self._calibrator)
+        return self._built(self._calibrator)
 
     @calibrator.setter
     def calibrator(self, calibrator) -> None:

@@ -34,7 +34,7 @@ from .errors import ModelFileError, ModelIntegrityError, ParameterError, Untrust
 
 __all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path",
            "canonical_skops", "sha256_file", "Saved", "built", "current", "pipeline_steps", "feature_blocks",
-           "versions", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
+           "versions", "warn_other_scikit_learn", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
 
 MODEL_FILE = "model.skops"
 LEGACY_MODEL_FILE = "model.joblib"  # written by moderation 0.1.0; a pickle, loaded only when its sha256 matches
@@ -239,8 +239,6 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
     without importing scikit-learn: its scikit-learn objects are built when first
     asked for (``Model.pipeline``), which scoring does not need.
     """
-    from importlib.metadata import PackageNotFoundError, version
-
     from .model import Model
 
     directory, card, model_path, data = _read_verified(path)
@@ -249,15 +247,6 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
                              "loaded: refusing it. Only if you trust where it came from, load it with "
                              "{trust_pickle}, and save it again to convert it to the safe skops format",
                              "trust_pickle")
-    written_with = card.versions.get("scikit-learn")
-    try:
-        installed = version("scikit-learn")
-    except PackageNotFoundError:  # pragma: no cover - a dependency of the package
-        installed = None
-    if written_with and written_with != installed:
-        warnings.warn(f"model {directory} was written with scikit-learn {written_with}, "
-                      f"this is scikit-learn {installed}: scores may differ",
-                      UserWarning, stacklevel=2)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=UserWarning, module="sklearn")
         if model_path.name == LEGACY_MODEL_FILE:
@@ -269,9 +258,30 @@ def load_model(path: str | Path | None = None, *, trust_pickle: bool = False):
         else:
             payload = _load_skops(model_path, data)
     _check_settings(model_path, payload)
+    if not isinstance(payload["pipeline"], Saved):  # scikit-learn's objects are built already, and score
+        warn_other_scikit_learn(card, str(directory), stacklevel=2)
     return Model(pipeline=payload["pipeline"], threshold=float(payload["threshold"]), card=card,
                  categories=payload.get("categories", {}), calibrator=payload.get("calibrator"),
                  sentences=bool(payload.get("sentences", False)))
+
+
+def warn_other_scikit_learn(card: ModelCard, model: str, stacklevel: int = 1) -> None:
+    """Warn when ``card`` says its model was written with another scikit-learn than the one installed.
+
+    Called when a model's scikit-learn objects are built (a model read the usual
+    way scores without them), since only they can behave differently.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    written_with = card.versions.get("scikit-learn")
+    try:
+        installed = version("scikit-learn")
+    except PackageNotFoundError:  # pragma: no cover - a dependency of the package
+        installed = None
+    if written_with and written_with != installed:
+        warnings.warn(f"model {model} was written with scikit-learn {written_with}, "
+                      f"this is scikit-learn {installed}: its scikit-learn objects may behave differently",
+                      UserWarning, stacklevel=stacklevel + 1)
 
 
 def _check_settings(model_path: Path, payload) -> None:

@@ -1,6 +1,7 @@
 """train → save → load → score → flag → explain round trips, and model-file integrity."""
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -121,13 +122,23 @@ def test_truncated_model_is_refused(small_model, tmp_path):
         moderation.load_model(path)
 
 
-def test_other_sklearn_version_warns_naming_both(small_model, tmp_path):
+def test_other_sklearn_version_warns_naming_both_when_its_objects_are_built(small_model, tmp_path):
+    # scoring reads the coefficients without scikit-learn: only its objects, built when asked for, can differ
     path = small_model.save(tmp_path / "m")
     card = _edit_card(path)
     card["versions"]["scikit-learn"] = "0.0.1"
     _edit_card(path, card)
-    with pytest.warns(UserWarning, match=r"scikit-learn 0\.0\.1.*this is scikit-learn"):
-        moderation.load_model(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = moderation.load_model(path)
+        model.score(["you idiot", "thanks"])
+    with pytest.warns(UserWarning, match=re.escape(f"model {model.card.name!r} was written with scikit-learn 0.0.1, "
+                                                   "this is scikit-learn ") + r"\S+: its scikit-learn objects may "
+                                                                              r"behave differently$") as caught:
+        model.pipeline
+        model.calibrator
+        model.categories
+    assert len(caught) == 1
 
 
 def test_missing_model_directory_is_a_user_error(tmp_path):

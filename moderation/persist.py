@@ -34,7 +34,8 @@ from .errors import ModelFileError, ModelIntegrityError, ParameterError, Untrust
 
 __all__ = ["save_model", "load_model", "verify_model", "is_pickle", "check_save_target", "default_model_path",
            "canonical_skops", "sha256_file", "Saved", "built", "current", "pipeline_steps", "feature_blocks",
-           "versions", "warn_other_scikit_learn", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE", "TRUSTED_TYPES"]
+           "versions", "warn_other_scikit_learn", "MODEL_FILE", "LEGACY_MODEL_FILE", "CARD_FILE", "CARD_MD_FILE",
+           "TRUSTED_TYPES"]
 
 MODEL_FILE = "model.skops"
 LEGACY_MODEL_FILE = "model.joblib"  # written by moderation 0.1.0; a pickle, loaded only when its sha256 matches

@@ -755,19 +755,19 @@ def top_words(list texts, tuple words, const uint32_t[::1] table, uint32_t power
 
 # -- sentences -----------------------------------------------------------------------------------
 
-cdef bint _ALNUM128[128]
-cdef bint _SPACE128[128]
-for _c in range(128):
-    _ALNUM128[_c] = chr(_c).isalnum()
-    _SPACE128[_c] = chr(_c).isspace()
+cdef bint _ALNUM256[256]  # str.isalnum and str.isspace of the characters a str can store in one byte
+cdef bint _SPACE256[256]
+for _c in range(256):
+    _ALNUM256[_c] = chr(_c).isalnum()
+    _SPACE256[_c] = chr(_c).isspace()
 
 
 cdef inline bint _isalnum(Py_UCS4 c) noexcept nogil:
-    return _ALNUM128[c] if c < 128 else Py_UNICODE_ISALNUM(c)
+    return _ALNUM256[c] if c < 256 else Py_UNICODE_ISALNUM(c)
 
 
 cdef inline bint _isspace(Py_UCS4 c) noexcept nogil:
-    return _SPACE128[c] if c < 128 else Py_UNICODE_ISSPACE(c)
+    return _SPACE256[c] if c < 256 else Py_UNICODE_ISSPACE(c)
 
 
 cdef inline bint _is_end(Py_UCS4 c) noexcept nogil:  # sentence punctuation: [.!?…]
@@ -786,27 +786,6 @@ ctypedef fused ucs_t:  # characters, one, two or four bytes each (as a str store
     uint8_t
     uint16_t
     uint32_t
-
-
-cdef bint _ALNUM256[256]  # str.isalnum and str.isspace of the characters stored in one byte
-cdef bint _SPACE256[256]
-for _c in range(256):
-    _ALNUM256[_c] = chr(_c).isalnum()
-    _SPACE256[_c] = chr(_c).isspace()
-
-
-cdef inline bint _isalnum_t(ucs_t c) noexcept nogil:
-    if ucs_t is uint8_t:
-        return _ALNUM256[c]
-    else:
-        return _isalnum(c)
-
-
-cdef inline bint _isspace_t(ucs_t c) noexcept nogil:
-    if ucs_t is uint8_t:
-        return _SPACE256[c]
-    else:
-        return _isspace(c)
 
 
 cdef Py_ssize_t _split_one(str text, int min_chars, Py_ssize_t* spans, Py_ssize_t* alnum) noexcept:
@@ -833,7 +812,7 @@ cdef Py_ssize_t _split_chars(const ucs_t* data, Py_ssize_t n, int min_chars, Py_
     # alnum[i]: letters and digits before position i
     alnum[0] = 0
     for j in range(n):
-        alnum[j + 1] = alnum[j] + (1 if _isalnum_t(data[j]) else 0)
+        alnum[j + 1] = alnum[j] + (1 if _isalnum(data[j]) else 0)
     # the matches of _BOUNDARY, as finditer finds them: at each position from the last match's end, the first
     # branch (after [.!?…]: closers, then white space) and then the second (white space holding a line break)
     p = 0
@@ -844,17 +823,17 @@ cdef Py_ssize_t _split_chars(const ucs_t* data, Py_ssize_t n, int min_chars, Py_
             while q < n and _is_closer(data[q]):
                 q += 1
             r = q
-            while r < n and _isspace_t(data[r]):
+            while r < n and _isspace(data[r]):
                 r += 1
             if r > q:
                 matched = True
                 end = q  # closing quotes and brackets stay with their sentence
-        if not matched and _isspace_t(data[p]):
+        if not matched and _isspace(data[p]):
             r = p
             newline = False
             while r < n:
                 c = data[r]
-                if not _isspace_t(c):
+                if not _isspace(c):
                     break
                 if _is_break(c):
                     newline = True
@@ -901,9 +880,9 @@ cdef Py_ssize_t _split_chars(const ucs_t* data, Py_ssize_t n, int min_chars, Py_
     for k in range(n_merged):
         start = spans[2 * k]
         end = spans[2 * k + 1]
-        while start < end and _isspace_t(data[start]):
+        while start < end and _isspace(data[start]):
             start += 1
-        while end > start and _isspace_t(data[end - 1]):
+        while end > start and _isspace(data[end - 1]):
             end -= 1
         if end > start:
             spans[2 * n_out] = start
@@ -946,17 +925,17 @@ def pieces(list texts, list normalized, const int64_t[::1] counts, const int64_t
             e = spans[r, 1]
             if not (pos <= s < e <= n):
                 raise ValueError("spans must be in order, within the text")
-            if (s > 0 and not _SPACE128[data[s - 1]]) or _SPACE128[data[s]] or _SPACE128[data[e - 1]] or (
-                    e < n and not _SPACE128[data[e]]):
+            if (s > 0 and not _SPACE256[data[s - 1]]) or _SPACE256[data[s]] or _SPACE256[data[e - 1]] or (
+                    e < n and not _SPACE256[data[e]]):
                 raise ValueError("a piece must be cut at white space")
             for j in range(pos, s):
-                word = not _SPACE128[data[j]]
+                word = not _SPACE256[data[j]]
                 chars += word
                 words += word & (not before)
                 before = word
             a = chars + words
             for j in range(s, e):
-                word = not _SPACE128[data[j]]
+                word = not _SPACE256[data[j]]
                 chars += word
                 words += word & (not before)
                 before = word
@@ -1141,7 +1120,7 @@ def collapse_many(list texts, object fold):
                 # Each character is written, and kept (m moves on) unless it is white space; a space is written
                 # before it, and kept, when white space came between it and the last character kept.
                 for j in range(n):
-                    white = _SPACE128[src[j]]
+                    white = _SPACE256[src[j]]
                     bytes_[m] = 32
                     m += pending & (1 - white)
                     bytes_[m] = _LOWER[src[j]]
@@ -1158,7 +1137,7 @@ def collapse_many(list texts, object fold):
                 c = PyUnicode_READ(kind, data, j)
                 u = <uint32_t>c
                 if u < 128:
-                    if _SPACE128[u]:
+                    if _SPACE256[u]:
                         space = m > 0
                         continue
                     if 65 <= u <= 90:

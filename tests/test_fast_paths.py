@@ -63,7 +63,8 @@ def our_texts() -> list[str]:
 OBFUSCATED = ["f u c k you", "s.h.i.t", "a m o r o n", "i d i o t", "sh1t!", "5h!t", "@ss", "f*ck", "f**king",
               "FUUUUCK", "fuuuc%", "idiot!", "!idiot", "id!ot", "covid19 is 2nd", "10pm", "3rd", "$5 and 50%",
               "my_name", "#tag", "a - b - c", "1 2 3 4", "u.s.a", "e.g. this", "http://x.example www.y",
-              "WWW.X.COM", "x\x00y", "tab\there", "a\x7fb", "\x00", " a\x1cB\x1f c\x0bD\x0ce\r\n", "ǅ ß ﬀ Ⅻ", "ｆｕｃｋ", "fu\u0441k", "  spaced   out  "]
+              "WWW.X.COM", "x\x00y", "tab\there", "a\x7fb", "\x00", " a\x1cB\x1f c\x0bD\x0ce\r\n", "ǅ ß ﬀ Ⅻ", "ｆｕｃｋ",
+              "fu\u0441k", "  spaced   out  "]
 
 
 # -- normalisation ------------------------------------------------------------------------------

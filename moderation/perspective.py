@@ -390,16 +390,14 @@ def available_attributes(model) -> list[str]:
 
 
 def attribute_table(model, texts: list[str]) -> list[dict[str, float]]:
-    """Per text, every attribute ``model`` can score (one ``score_table`` call)."""
+    """Per text, every attribute ``model`` can score (one ``score_columns`` call)."""
     if not texts:
         return []
-    table = model.score_table(texts, categories=bool(model.category_names), reasons=0)
-    columns = {"score": table["score"].to_numpy(dtype=float)}
-    cats = {c: table[c].to_numpy(dtype=float) for c in model.category_names}
-    columns.update(cats)
+    columns = model.score_columns(texts, categories=bool(model.category_names), reasons=0)
+    cats = {c: columns[c] for c in model.category_names}
     severe = severe_toxicity(columns["score"], cats)
     if severe is not None:
-        columns["severe"] = severe
+        columns = {**columns, "severe": severe}
     names = [(a, col) for a, col in ATTRIBUTES.items() if col in columns]
     return [{a: float(columns[col][i]) for a, col in names} for i in range(len(texts))]
 

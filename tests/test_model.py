@@ -252,6 +252,20 @@ def test_scoring_in_blocks_gives_the_same_table(small_model, sample_labelled, mo
     pd.testing.assert_frame_equal(small_model.score_table(texts, reasons=3), whole)
 
 
+def test_score_columns_are_the_score_tables_columns_as_arrays(default_model):
+    texts = ["You idiot. The minister is right about the troops.", "thanks for the thoughtful article", "", None,
+             "you moron"]
+    table = default_model.score_table(texts, categories=True, reasons=2)
+    columns = default_model.score_columns(texts, categories=True, reasons=2)
+    assert list(columns) == list(table.columns) == ["score", "insult", "identity_attack", "obscene", "threat",
+                                                     "reasons"]
+    for name, values in columns.items():
+        assert isinstance(values, np.ndarray) and len(values) == len(texts)
+        assert values.tolist() == table[name].tolist(), name
+    assert columns["reasons"].tolist()[2:4] == ["", ""]
+    assert list(default_model.score_columns(["fine"])) == ["score", "reasons"]
+
+
 def test_canonical_skops_keeps_every_kind_of_member():
     """Arrays (.npy) and sparse matrices (.npz) are renumbered consistently and load back equal."""
     import scipy.sparse as sp
@@ -398,7 +412,8 @@ def test_a_loaded_model_scores_and_explains_without_importing_scikit_learn():
 
 
 def test_a_loaded_model_scores_a_list_of_texts_without_importing_pandas_or_scipy_sparse():
-    """Half of what loading a model took was importing pandas and scipy.sparse, which scoring a list does not use."""
+    """Half of what loading a model took was importing pandas and scipy.sparse, which scoring a list does not use
+    (``score_table`` imports pandas for its frame; ``score_columns`` gives the same columns without it)."""
     import subprocess
     import sys
 
@@ -408,6 +423,8 @@ def test_a_loaded_model_scores_a_list_of_texts_without_importing_pandas_or_scipy
             "assert scores[0] > m.threshold > scores[1], scores\n"
             "assert reasons == ['insult: idiot; you idiot; you', ''], reasons\n"
             "assert list(m.score(['fine', 'you moron']) > m.threshold) == [False, True]\n"
+            "columns = m.score_columns(['you moron'], categories=True, reasons=0)\n"
+            "assert columns['insult'][0] > 0.5 and columns['reasons'].tolist() == [''], columns\n"
             "print(sorted(n for n in ('pandas', 'scipy.sparse', 'sklearn') if n in sys.modules))\n"
             "from moderation import features\n"
             "print(features._kernel is not None)\n")

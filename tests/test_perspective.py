@@ -290,19 +290,19 @@ def test_a_full_batch_is_scored(api, category_model):
 
 # -- the batching scorer ------------------------------------------------------------------------------
 class CountingModel:
-    """The real model, counting its score_table calls (to see that concurrent callers share them)."""
+    """The real model, counting its score_columns calls (to see that concurrent callers share them)."""
 
     def __init__(self, model, fail: bool = False):
         self.model, self.fail, self.calls = model, fail, []
         self.category_names = model.category_names
         self.gate = threading.Event()
 
-    def score_table(self, texts, **options):
+    def score_columns(self, texts, **options):
         self.gate.wait(5)
         self.calls.append(len(texts))
         if self.fail:
             raise RuntimeError("model failed")
-        return self.model.score_table(texts, **options)
+        return self.model.score_columns(texts, **options)
 
 
 def _concurrently(fn, n: int) -> list:

@@ -143,9 +143,9 @@ def api_score(request: Request, viewer: Viewer = Depends(api_writer), body: dict
     if m is None:
         return JSONResponse({"error": "no model loaded (start the server with --model)"}, status_code=503)
     text = body["text"]
-    table = m.score_table([text], categories=bool(m.category_names), reasons=0)
-    score = float(table["score"].iloc[0])
-    categories = {name: round(float(table[name].iloc[0]), 6) for name in m.category_names}
+    columns = m.score_columns([text], categories=bool(m.category_names), reasons=0)
+    score = float(columns["score"][0])
+    categories = {name: round(float(columns[name][0]), 6) for name in m.category_names}
     return {"score": round(score, 6), "flag": score >= m.threshold, "threshold": m.threshold,
             "categories": categories,
             "spans": [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}

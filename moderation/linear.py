@@ -150,9 +150,19 @@ class LinearHead:
         weight = np.zeros(length + 1, dtype=np.float64)
         offset = 0
         for X, occ in blocks:
-            x = X.toarray().ravel()
-            counts = np.bincount(occ.col, minlength=X.shape[1])
-            share = coef[offset + occ.col] * x[occ.col] / np.maximum(counts[occ.col], 1)
+            # the row's value and the occurrences' count of each column occurring, looked up among the few
+            # columns the text has (a dense row of the block's million columns cost most of an explanation)
+            columns, inverse, counts = np.unique(occ.col, return_inverse=True, return_counts=True)
+            X = X.tocsr()
+            if not X.has_canonical_format:  # sorted columns, each once
+                X = X.copy()
+                X.sum_duplicates()
+            held, data = X.indices, X.data
+            at = np.minimum(np.searchsorted(held, columns), max(len(held) - 1, 0))
+            values = np.zeros(len(columns), dtype=X.dtype)
+            found = held[at] == columns if len(held) else np.zeros(len(columns), dtype=bool)
+            values[found] = data[at[found]]
+            share = coef[offset + occ.col] * values[inverse] / np.maximum(counts[inverse], 1)
             span = occ.end - occ.start
             keep = span > 0
             per_char = share[keep] / span[keep]

@@ -386,25 +386,25 @@ class Model:
         if not isinstance(text, str) or not text.strip():
             return []
         text = text[:MAX_TEXT_CHARS]
-        if not every_text and self.score([text])[0] < self.threshold / 2:
+        units, owner, whole, ranges = self._units([text])
+        if not units:
+            return []
+        # the text's units are scored once: for its score (what ``score`` gives) and for the parts that decided it
+        logits = self.head.text_logits(units, whole)
+        if not every_text and self._combine(1, owner, whole, logits)[0][0] < self.threshold / 2:
             return []
         spans: list[Span] = []
-        for start, end in self._decisive_parts(text):
+        for start, end in self._decisive_parts(whole, ranges, logits[:, 0]):
             for span in self._explain_part(text[start:end], min_weight):
                 spans.append(Span(span.start + start, span.end + start, span.fragment, span.weight))
         return spans
 
-    def _decisive_parts(self, text: str) -> list[tuple[int, int]]:
-        """The character ranges of ``text`` that decided its score (see ``explain``)."""
-        units, _, whole, ranges = self._units([text])
-        if not units:
-            return []
-        import scipy.sparse as sp
-
+    def _decisive_parts(self, whole: np.ndarray, ranges: np.ndarray, main: np.ndarray) -> list[tuple[int, int]]:
+        """The character ranges of one text that decided its score (see ``explain``), from its units (``_units``)
+        and their main logits."""
         ranges = [tuple(r) for r in ranges.tolist()]
         if whole.all() or self._calibrator is None:
             return [ranges[0]]
-        main = self.head.logits(sp.hstack([b for b, _ in self._features(units)], format="csr"))[:, 0]
         sentences = np.flatnonzero(~whole)
         alone = self._calibrated(combination_features(main[sentences], [main[[u]] for u in sentences]))
         flagged = [ranges[u] for u, p in zip(sentences, alone) if p >= self.threshold]

@@ -54,3 +54,21 @@ def reference_combination(n_texts: int, owner, whole, main: np.ndarray):
             if main[unit] > main[lead[t]]:
                 lead[t] = unit
     return sentences.combination_features(whole_logit, [np.asarray(s) for s in sentence_logits]), lead
+
+
+def reference_char_contributions(coef: np.ndarray, blocks, length: int) -> np.ndarray:
+    """``LinearHead.char_contributions`` as it was written first: from each block's dense row and a count of
+    every column."""
+    weight = np.zeros(length + 1, dtype=np.float64)
+    offset = 0
+    for X, occ in blocks:
+        x = X.toarray().ravel()
+        counts = np.bincount(occ.col, minlength=X.shape[1])
+        share = coef[offset + occ.col] * x[occ.col] / np.maximum(counts[occ.col], 1)
+        span = occ.end - occ.start
+        keep = span > 0
+        per_char = share[keep] / span[keep]
+        np.add.at(weight, occ.start[keep], per_char)
+        np.add.at(weight, occ.end[keep], -per_char)
+        offset += X.shape[1]
+    return np.cumsum(weight)[:-1]

@@ -32,7 +32,7 @@ from moderation.linear import LinearHead
 from moderation.normalize import normalize, normalize_many, normalize_many_plain, plain_pieces
 from moderation.recipe import Recipe
 from moderation.sentences import combined_inputs
-from references import reference_combination, reference_units
+from references import reference_char_contributions, reference_combination, reference_units
 from test_features import random_texts
 from test_properties import HOSTILE, LONG_RUNS, PIECES, TEXT
 
@@ -373,6 +373,29 @@ def test_kernel_reasons_on_hostile_text(blocks, texts):
     fitted, coef = blocks
     weights = features.kernel_weights(fitted, coef)
     assert features.top_words(fitted[0], texts, weights, 3) == reference_top_terms(fitted[0], texts, coef[:, 0], 3)
+
+
+def test_char_contributions_are_the_dense_rows_ones(blocks):
+    """``explain``'s per-character weights look each column up among the text's own, not in a dense row."""
+    fitted, coef = blocks
+    head = LinearHead(SimpleNamespace(coef_=coef[:, :1].T.copy(), intercept_=np.zeros(1)))
+    texts = normalize_many(our_texts())[:300] + random_texts(300, seed=5, max_len=200) + [
+        "a", "idiot idiot idiot", "you are an idiot you idiot", "zzqx vvkj"]
+    checked = 0
+    for text in texts:
+        parts = [b.transform_with_occurrences([text]) for b in fitted]
+        got = head.char_contributions(parts, len(text))
+        np.testing.assert_array_equal(got, reference_char_contributions(coef[:, 0], parts, len(text)))
+        checked += bool(np.any(got))
+    assert checked > 500
+    # a row given with a column twice and out of order counts as its sum, as the dense row does
+    (X, occ), chars = fitted[0].transform_with_occurrences(["idiot idiot"]), fitted[1].transform_with_occurrences(
+        ["idiot idiot"])
+    twice = sp.csr_matrix((np.r_[X.data[::-1], X.data[:1]], np.r_[X.indices[::-1], X.indices[:1]],
+                           [0, X.nnz + 1]), shape=X.shape)
+    assert not twice.has_canonical_format
+    np.testing.assert_array_equal(head.char_contributions([(twice, occ), chars], 11),
+                                  reference_char_contributions(coef[:, 0], [(twice, occ), chars], 11))
 
 
 def test_kernel_declines_what_it_does_not_compute(blocks):

@@ -14,7 +14,7 @@ from cpython.unicode cimport PyUnicode_GET_LENGTH, PyUnicode_KIND, PyUnicode_DAT
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, int64_t, uint64_t
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport sqrtf
+from libc.math cimport exp, sqrtf
 
 import numpy as np
 
@@ -1157,3 +1157,18 @@ def collapse_many(list texts, object fold):
         free(buf)
         free(bytes_)
     return out, bytes(flags)
+
+
+# -- the calibrator's logistic function ------------------------------------------------------------
+
+def expit(const double[::1] x):
+    """``1 / (1 + exp(-x))`` of each value with the C library's ``exp``: what ``scipy.special.expit`` (and so
+    scikit-learn's ``predict_proba``) computes, bit for bit, without importing ``scipy.special``, which took a
+    third of the time of loading a model and scoring one comment in a fresh process."""
+    out = np.empty(x.shape[0], dtype=np.float64)
+    cdef double[::1] o = out
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(x.shape[0]):
+            o[i] = 1.0 / (1.0 + exp(-x[i]))
+    return out

@@ -43,7 +43,7 @@ try:  # the compiled kernel (setup.py); without it, scoring takes the numpy path
 except ImportError:  # pragma: no cover - a source checkout without a build
     _kernel = None
 
-__all__ = ["HashedTfidf", "HashedTfidfCore", "Occurrences", "linear_scores", "kernel_weights", "parts_of",
+__all__ = ["HashedTfidf", "HashedTfidfCore", "Occurrences", "expit", "linear_scores", "kernel_weights", "parts_of",
            "top_words"]
 
 # Texts are processed in pieces of about this many characters: each piece's keys
@@ -528,6 +528,16 @@ def top_words(block, texts: list[str], weights: np.ndarray, k: int) -> list[str]
     texts = HashedTfidfCore._docs(texts)
     spec = _kernel_block(block, *block._settings(), 0, texts)
     return _kernel.top_words(texts, spec, _char_table(), _POWER, weights, k)
+
+
+def expit(x: np.ndarray) -> np.ndarray:
+    """``scipy.special.expit`` of a float64 array, the same values: from the compiled kernel where it is built
+    (importing ``scipy.special`` costs a fresh process more than scoring a few comments), else from SciPy."""
+    if _kernel is not None:
+        return _kernel.expit(np.ascontiguousarray(x, dtype=np.float64))
+    from scipy.special import expit as scipy_expit
+
+    return scipy_expit(x)
 
 
 def kernel_weights(blocks, coef) -> np.ndarray | None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .card import ModelCard
 from .errors import ModerationError
-from .features import _exclusive_cumsum
+from .features import _exclusive_cumsum, expit
 from .linear import LinearHead
 from .normalize import TextNormalizerCore, as_texts, is_dropped, plain_pieces
 from .persist import Saved, built, current, feature_blocks, pipeline_steps, warn_other_scikit_learn
@@ -142,8 +142,6 @@ class Model:
     def _calibrated(self, features: np.ndarray) -> np.ndarray:
         """The calibrator's P(remove) for rows of ``sentences.FEATURES``: its ``predict_proba(features)[:, 1]``,
         computed as scikit-learn does, from its coefficients."""
-        from scipy.special import expit
-
         c = current(self._calibrator)
         return expit((features @ c.coef_.T + c.intercept_).ravel())
 

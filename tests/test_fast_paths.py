@@ -398,6 +398,24 @@ def test_char_contributions_are_the_dense_rows_ones(blocks):
                                   reference_char_contributions(coef[:, 0], [(twice, occ), chars], 11))
 
 
+def test_expit_is_scipys_bit_for_bit(monkeypatch):
+    from scipy.special import expit as scipy_expit
+
+    if features._kernel is None:
+        skip_or_fail("the compiled kernel is not built (pip install .)")
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.normal(0, scale, 200_000) for scale in (0.1, 1, 5, 40, 400)] + [
+        rng.integers(0, 2 ** 64, 200_000, dtype=np.uint64).view(np.float64),  # every kind of float64
+        [0.0, -0.0, np.inf, -np.inf, np.nan, 5e-324, -5e-324, 709.78, -709.78, 745.2, -745.2, 1e308, -1e308]])
+    got, expected = features.expit(x), scipy_expit(x)
+    assert got.dtype == np.float64 and got.shape == x.shape
+    assert np.array_equal(got.view(np.uint64)[~np.isnan(expected)], expected.view(np.uint64)[~np.isnan(expected)])
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    assert np.array_equal(features.expit(x[::3]), got[::3], equal_nan=True)  # a strided view: the same values
+    monkeypatch.setattr(features, "_kernel", None)  # without the kernel, SciPy's
+    assert np.array_equal(features.expit(x), expected, equal_nan=True)
+
+
 def test_kernel_declines_what_it_does_not_compute(blocks):
     fitted, coef = blocks
     words, chars = fitted

@@ -389,7 +389,8 @@ class Model:
             return []
         # the text's units are scored once: for its score (what ``score`` gives) and for the parts that decided it
         logits = self.head.text_logits(units, whole)
-        if not every_text and self._combine(1, owner, whole, logits)[0][0] < self.threshold / 2:
+        score = self._combine(1, owner, whole, logits)[0][0]
+        if not every_text and score < self.threshold / 2:
             return []
         spans: list[Span] = []
         for start, end in self._decisive_parts(whole, ranges, logits[:, 0]):

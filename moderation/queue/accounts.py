@@ -96,7 +96,7 @@ def _check_password(password: str) -> None:
 
 _LIVE = moderators.c.disabled.is_(False) & moderators.c.removed_at.is_(None)
 _PUBLIC = (moderators.c.id, moderators.c.name, moderators.c.is_admin)
-# built once: every API request looks its key up, and building the query took as long as running it
+# built once: every API request looks its key up, and building the query took nearly as long as running it
 _BY_TOKEN = select(*_PUBLIC).where(moderators.c.token_hash == bindparam("token_hash"), _LIVE)
 
 

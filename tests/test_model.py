@@ -411,10 +411,10 @@ def test_a_loaded_model_scores_and_explains_without_importing_scikit_learn():
     assert out.stdout == "[]\n"
 
 
-def test_a_loaded_model_scores_a_list_of_texts_without_importing_pandas_or_scipy_sparse():
+def test_a_loaded_model_scores_a_list_of_texts_without_importing_pandas_or_scipy():
     """Half of what loading a model took was importing pandas and scipy.sparse, which scoring a list does not use
     (``score_table`` imports pandas for its frame; ``score_columns`` gives the same columns without it), and a
-    third of what loading and scoring one comment took was importing scipy.special, for one function."""
+    quarter of what loading and scoring one comment took was importing scipy.special, for one function."""
     import subprocess
     import sys
 

@@ -20,7 +20,7 @@ from .persist import feature_blocks, pipeline_steps
 if TYPE_CHECKING:
     import scipy.sparse as sp
 
-__all__ = ["LinearHead"]
+__all__ = ["LinearHead", "spread_shares"]
 
 
 class LinearHead:
@@ -150,25 +150,9 @@ class LinearHead:
         weight = np.zeros(length + 1, dtype=np.float64)
         offset = 0
         for X, occ in blocks:
-            # the row's value and the occurrences' count of each column occurring, looked up among the few
-            # columns the text has (a dense row of the block's million columns cost most of an explanation)
             columns, inverse, counts = np.unique(occ.col, return_inverse=True, return_counts=True)
-            X = X.tocsr()
-            if not X.has_canonical_format:  # sorted columns, each once
-                X = X.copy()
-                X.sum_duplicates()
-            held, data = X.indices, X.data
-            at = np.minimum(np.searchsorted(held, columns), max(len(held) - 1, 0))
-            values = np.zeros(len(columns), dtype=X.dtype)
-            found = held[at] == columns if len(held) else np.zeros(len(columns), dtype=bool)
-            values[found] = data[at[found]]
-            share = coef[offset + occ.col] * values[inverse] / np.maximum(counts[inverse], 1)
-            span = occ.end - occ.start
-            keep = span > 0
-            per_char = share[keep] / span[keep]
-            # add per_char over [start, end) with a difference array
-            np.add.at(weight, occ.start[keep], per_char)
-            np.add.at(weight, occ.end[keep], -per_char)
+            share = coef[offset + occ.col] * _row_values(X, columns)[inverse] / np.maximum(counts[inverse], 1)
+            spread_shares(weight, occ, share)
             offset += X.shape[1]
         return np.cumsum(weight)[:-1]
 
@@ -192,3 +176,29 @@ class LinearHead:
         """The classifier's settings, for the model card."""
         clf = self.main
         return {"type": type(clf).__name__, "C": clf.C, "class_weight": clf.class_weight}
+
+
+def _row_values(X, columns: np.ndarray) -> np.ndarray:
+    """The values of the 1-row matrix ``X`` at the sorted ``columns`` (0 where it has none), looked up among the
+    few columns it holds: a dense row of a block's million columns cost most of an explanation."""
+    X = X.tocsr()
+    if not X.has_canonical_format:  # sorted columns, each once
+        X = X.copy()
+        X.sum_duplicates()
+    held, data = X.indices, X.data
+    values = np.zeros(len(columns), dtype=X.dtype)
+    if len(held):
+        at = np.minimum(np.searchsorted(held, columns), len(held) - 1)
+        found = held[at] == columns
+        values[found] = data[at[found]]
+    return values
+
+
+def spread_shares(weight: np.ndarray, occ, share: np.ndarray) -> None:
+    """Add each occurrence's ``share`` spread evenly over the characters it covers to ``weight`` as a difference
+    array (``np.cumsum(weight)`` gives the per-character sums)."""
+    span = occ.end - occ.start
+    keep = span > 0
+    per_char = share[keep] / span[keep]
+    np.add.at(weight, occ.start[keep], per_char)
+    np.add.at(weight, occ.end[keep], -per_char)

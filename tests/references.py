@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from moderation import sentences
+from moderation.linear import spread_shares
 from moderation.model import MIN_TEXT_CHARS
 from moderation.sentences import MAX_SENTENCES
 from moderation.normalize import normalize
@@ -57,18 +58,13 @@ def reference_combination(n_texts: int, owner, whole, main: np.ndarray):
 
 
 def reference_char_contributions(coef: np.ndarray, blocks, length: int) -> np.ndarray:
-    """``LinearHead.char_contributions`` as it was written first: from each block's dense row and a count of
-    every column."""
+    """``LinearHead.char_contributions`` as it was written first: each block's values from its dense row and a
+    count of every column (spread over the characters as it does)."""
     weight = np.zeros(length + 1, dtype=np.float64)
     offset = 0
     for X, occ in blocks:
         x = X.toarray().ravel()
         counts = np.bincount(occ.col, minlength=X.shape[1])
-        share = coef[offset + occ.col] * x[occ.col] / np.maximum(counts[occ.col], 1)
-        span = occ.end - occ.start
-        keep = span > 0
-        per_char = share[keep] / span[keep]
-        np.add.at(weight, occ.start[keep], per_char)
-        np.add.at(weight, occ.end[keep], -per_char)
+        spread_shares(weight, occ, coef[offset + occ.col] * x[occ.col] / np.maximum(counts[occ.col], 1))
         offset += X.shape[1]
     return np.cumsum(weight)[:-1]

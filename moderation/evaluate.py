@@ -77,8 +77,9 @@ def _examples(model, texts, scores, candidates: np.ndarray, n: int, highest: boo
     """The ``n`` candidates with the highest (or lowest) scores, with the model's highlighted spans."""
     order = candidates[np.argsort(scores[candidates], kind="stable")]
     chosen = order[::-1][:n] if highest else order[:n]
-    return [{"row": int(i) + 1, "text": texts[i], "score": float(scores[i]), "spans": model.explain(texts[i])}
-            for i in chosen]
+    spans = model.explain_many([texts[i] for i in chosen])
+    return [{"row": int(i) + 1, "text": texts[i], "score": float(scores[i]), "spans": found}
+            for i, found in zip(chosen, spans)]
 
 
 def model_names(paths: Sequence[str | Path]) -> list[str]:

@@ -138,23 +138,28 @@ class LinearHead:
             out[row].append(normalized[row][s:e])
         return ["; ".join(terms) for terms in out]
 
-    def char_contributions(self, blocks, length: int) -> np.ndarray:
-        """Per character of one normalised text, the summed contribution of the n-grams covering it.
+    def char_contributions(self, blocks, lengths: list[int]) -> list[np.ndarray]:
+        """Per character of each normalised text, the summed contribution of the n-grams covering it.
 
-        ``blocks`` are the feature blocks of that one text, in column order, each a
-        1-row matrix with its n-gram occurrences. An n-gram's contribution
-        (coefficient × its TF-IDF value) is shared by its occurrences and spread
-        evenly over the characters each covers.
+        ``blocks`` are the feature blocks of those texts, in column order, each a
+        matrix (a row per text) with its n-gram occurrences. An n-gram's contribution
+        to a text (coefficient × its TF-IDF value there) is shared by its occurrences
+        in the text and spread evenly over the characters each covers.
         """
         coef = self.main_coef
-        weight = np.zeros(length + 1, dtype=np.float64)
+        ends = np.cumsum(np.asarray(lengths, dtype=np.int64) + 1)  # each text has its own slots, and one past
+        starts = ends - np.asarray(lengths, dtype=np.int64) - 1
+        weight = np.zeros(int(ends[-1]) if len(ends) else 0, dtype=np.float64)
         offset = 0
         for X, occ in blocks:
-            columns, inverse, counts = np.unique(occ.col, return_inverse=True, return_counts=True)
-            share = coef[offset + occ.col] * _row_values(X, columns)[inverse] / np.maximum(counts[inverse], 1)
-            spread_shares(weight, occ, share)
-            offset += X.shape[1]
-        return np.cumsum(weight)[:-1]
+            n_cols = X.shape[1]
+            pairs, inverse, counts = np.unique(occ.doc.astype(np.int64) * n_cols + occ.col, return_inverse=True,
+                                               return_counts=True)
+            share = coef[offset + occ.col] * _matrix_values(X, pairs)[inverse] / np.maximum(counts[inverse], 1)
+            at = starts[occ.doc]
+            spread_shares(weight, occ._replace(start=occ.start + at, end=occ.end + at), share)
+            offset += n_cols
+        return [np.cumsum(weight[s:e])[:-1] for s, e in zip(starts.tolist(), ends.tolist())]
 
     def clip_positive(self, columns: np.ndarray) -> int:
         """Set the main classifier's positive weights on ``columns`` to 0; how many changed."""
@@ -178,19 +183,20 @@ class LinearHead:
         return {"type": type(clf).__name__, "C": clf.C, "class_weight": clf.class_weight}
 
 
-def _row_values(X, columns: np.ndarray) -> np.ndarray:
-    """The values of the 1-row matrix ``X`` at the sorted ``columns`` (0 where it has none), looked up among the
-    few columns it holds: a dense row of a block's million columns cost most of an explanation."""
+def _matrix_values(X, keys: np.ndarray) -> np.ndarray:
+    """The values of the matrix ``X`` at the sorted flat positions ``keys`` (row × columns + column; 0 where it
+    has none), looked up among the entries it holds: a dense row of a block's million columns cost most of an
+    explanation."""
     X = X.tocsr()
     if not X.has_canonical_format:  # sorted columns, each once
         X = X.copy()
         X.sum_duplicates()
-    held, data = X.indices, X.data
-    values = np.zeros(len(columns), dtype=X.dtype)
+    held = np.repeat(np.arange(X.shape[0], dtype=np.int64), np.diff(X.indptr)) * X.shape[1] + X.indices
+    values = np.zeros(len(keys), dtype=X.dtype)
     if len(held):
-        at = np.minimum(np.searchsorted(held, columns), len(held) - 1)
-        found = held[at] == columns
-        values[found] = data[at[found]]
+        at = np.minimum(np.searchsorted(held, keys), len(held) - 1)
+        found = held[at] == keys
+        values[found] = X.data[at[found]]
     return values
 
 

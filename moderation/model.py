@@ -38,6 +38,8 @@ MIN_TEXT_CHARS = 3
 # Texts scored at a time within one score_table call: scoring 10,000 news comments
 # (about 200 characters each) peaks at about 135 MB of Python allocations.
 SCORE_BLOCK = 10_000
+# Texts explained at a time within one explain_many call: their n-gram occurrences are held together.
+EXPLAIN_BLOCK = 1_000
 
 
 class Span(NamedTuple):
@@ -381,21 +383,36 @@ class Model:
         highlighted, adjacent ones merged. Offsets are mapped back through the
         normalisation, so an obfuscated ``f.u.c.k`` is highlighted whole.
         """
-        if not isinstance(text, str) or not text.strip():
-            return []
-        text = text[:MAX_TEXT_CHARS]
-        units, owner, whole, ranges = self._units([text])
+        return self.explain_many([text], min_weight, every_text)[0]
+
+    def explain_many(self, texts: Iterable, min_weight: float = 0.7, every_text: bool = False) -> list[list[Span]]:
+        """``explain`` of each text (the same spans), worked out for blocks of texts at once: a fraction of the
+        time per text of explaining them one by one, for the queue's ingest, the Perspective API's batches and
+        reports."""
+        texts = list(texts)
+        spans: list[list[Span]] = []
+        for i in range(0, len(texts), EXPLAIN_BLOCK):
+            spans.extend(self._explain_block(texts[i:i + EXPLAIN_BLOCK], min_weight, every_text))
+        return spans
+
+    def _explain_block(self, texts: list, min_weight: float, every_text: bool) -> list[list[Span]]:
+        texts = [t[:MAX_TEXT_CHARS] if isinstance(t, str) and t.strip() else "" for t in texts]
+        spans: list[list[Span]] = [[] for _ in texts]
+        units, owner, whole, ranges = self._units(texts)
         if not units:
-            return []
-        # the text's units are scored once: for its score (what ``score`` gives) and for the parts that decided it
+            return spans
+        # the units are scored once: for the texts' scores (what ``score`` gives) and for the parts that decided them
         logits = self.head.text_logits(units, whole)
-        score = self._combine(1, owner, whole, logits)[0][0]
-        if not every_text and score < self.threshold / 2:
-            return []
-        spans: list[Span] = []
-        for start, end in self._decisive_parts(whole, ranges, logits[:, 0]):
-            for span in self._explain_part(text[start:end], min_weight):
-                spans.append(Span(span.start + start, span.end + start, span.fragment, span.weight))
+        score = self._combine(len(texts), owner, whole, logits)[0]
+        bounds = np.append(np.flatnonzero(whole), len(units))  # a text's units: its whole text up to the next one
+        parts: list[tuple[int, int, int]] = []  # (text, start, end)
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            t = int(owner[a])
+            if every_text or score[t] >= self.threshold / 2:
+                parts.extend((t, s, e) for s, e in self._decisive_parts(whole[a:b], ranges[a:b], logits[a:b, 0]))
+        explained = self._explain_parts([texts[t][s:e] for t, s, e in parts], min_weight)
+        for (t, start, _), found in zip(parts, explained):
+            spans[t].extend(Span(s.start + start, s.end + start, s.fragment, s.weight) for s in found)
         return spans
 
     def _decisive_parts(self, whole: np.ndarray, ranges: np.ndarray, main: np.ndarray) -> list[tuple[int, int]]:
@@ -409,47 +426,55 @@ class Model:
         flagged = [ranges[u] for u, p in zip(sentences, alone) if p >= self.threshold]
         return flagged or [ranges[sentences[int(np.argmax(main[sentences]))]]]
 
-    def _explain_part(self, text: str, min_weight: float) -> list[Span]:
-        """``explain`` for one part of a text, as if it were the whole text."""
-        normalized, offsets = self.normalizer.with_offsets(text)
-        if not normalized:
-            return []
-        char_weight = self._char_contributions(normalized)
-        words = [(m.start(), m.end()) for m in re.finditer(r"\S+", normalized)]
-        weights = [float(char_weight[s:e].sum()) for s, e in words]
-        if not weights or max(weights) <= 0:
-            return []
-        cutoff = max(weights) * min_weight
-        spans: list[list] = []
-        for (s, e), w in zip(words, weights):
-            if w <= 0 or w < cutoff:
-                continue
-            # trim punctuation around the word so "idiot!" highlights "idiot"
-            while s < e and not normalized[s].isalnum() and normalized[s] not in "@$*#":
-                s += 1
-            while e > s and not normalized[e - 1].isalnum() and normalized[e - 1] not in "*#":
-                e -= 1
-            if s == e:
-                continue
-            start, end = offsets[s], _original_end(text, offsets[e - 1])
-            # merge with the previous span when they touch, overlap (one original character
-            # can expand to several words) or only white space lies between them
-            if spans and (start <= spans[-1][1] or _only_space_between(text, spans[-1][1], start)):
-                spans[-1][1] = max(spans[-1][1], end)
-                spans[-1][2] += w
-            else:
-                spans.append([start, end, w])
-        return [Span(s, e, text[s:e], round(w, 4)) for s, e, w in spans]
-
-    def _char_contributions(self, normalized: str) -> np.ndarray:
-        """Per character of the normalised text, the summed contribution of the n-grams covering it."""
-        return self.head.char_contributions(self._features([normalized], occurrences=True), len(normalized))
+    def _explain_parts(self, parts: list[str], min_weight: float) -> list[list[Span]]:
+        """``explain`` for each part of a text, as if it were the whole text."""
+        spans: list[list[Span]] = [[] for _ in parts]
+        normalized = [self.normalizer.with_offsets(part) for part in parts]
+        kept = [i for i, (n, _) in enumerate(normalized) if n]
+        if not kept:
+            return spans
+        texts = [normalized[i][0] for i in kept]
+        weights = self.head.char_contributions(self._features(texts, occurrences=True), [len(t) for t in texts])
+        for i, char_weight in zip(kept, weights):
+            spans[i] = _highlights(parts[i], *normalized[i], char_weight, min_weight)
+        return spans
 
     def save(self, path: str | Path) -> Path:
         """Write the model directory (``moderation.persist.save_model``); the same model gives the same bytes."""
         from .persist import save_model
 
         return save_model(self, path)
+
+
+def _highlights(text: str, normalized: str, offsets: list[int], char_weight: np.ndarray,
+                min_weight: float) -> list[Span]:
+    """The spans of ``text`` to highlight, from its normalised form, the offsets of that form's characters in
+    ``text`` and each character's weight (``LinearHead.char_contributions``)."""
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", normalized)]
+    weights = [float(char_weight[s:e].sum()) for s, e in words]
+    if not weights or max(weights) <= 0:
+        return []
+    cutoff = max(weights) * min_weight
+    spans: list[list] = []
+    for (s, e), w in zip(words, weights):
+        if w <= 0 or w < cutoff:
+            continue
+        # trim punctuation around the word so "idiot!" highlights "idiot"
+        while s < e and not normalized[s].isalnum() and normalized[s] not in "@$*#":
+            s += 1
+        while e > s and not normalized[e - 1].isalnum() and normalized[e - 1] not in "*#":
+            e -= 1
+        if s == e:
+            continue
+        start, end = offsets[s], _original_end(text, offsets[e - 1])
+        # merge with the previous span when they touch, overlap (one original character
+        # can expand to several words) or only white space lies between them
+        if spans and (start <= spans[-1][1] or _only_space_between(text, spans[-1][1], start)):
+            spans[-1][1] = max(spans[-1][1], end)
+            spans[-1][2] += w
+        else:
+            spans.append([start, end, w])
+    return [Span(s, e, text[s:e], round(w, 4)) for s, e, w in spans]
 
 
 def _original_end(text: str, last: int) -> int:

@@ -540,7 +540,8 @@ class Perspective:
                 "model": self.model_info}
 
     def _answer(self, requests: list[AnalyzeRequest], moderator: dict | None) -> list[dict]:
-        spans = {i: self.model.explain(r.text) for i, r in enumerate(requests) if r.span_annotations}
+        asked = [i for i, r in enumerate(requests) if r.span_annotations]
+        spans = dict(zip(asked, self.model.explain_many([requests[i].text for i in asked])))
         fragments = [s.fragment for i in sorted(spans) for s in spans[i]]
         rows = self.scorer([r.text for r in requests] + fragments)
         fragment_rows = iter(rows[len(requests):])

@@ -121,8 +121,8 @@ def span_report(model, probes: pd.DataFrame) -> dict:
     texts = [t for t, _ in rows]
     flagged = model.flag(texts)
     complete, f1 = [], []
-    for (text, gold), is_flagged in zip(rows, flagged):
-        predicted = [(s.start, s.end) for s in model.explain(text, every_text=True)]
+    for (text, gold), is_flagged, found in zip(rows, flagged, model.explain_many(texts, every_text=True)):
+        predicted = [(s.start, s.end) for s in found]
         f1.append(span_f1(predicted, gold))
         if not is_flagged:
             continue

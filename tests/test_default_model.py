@@ -61,6 +61,21 @@ def test_categories_and_top_category_in_reasons(default_model):
     assert reasons[0].startswith("insult: ")
 
 
+def test_explain_many_gives_each_text_its_own_spans(default_model, monkeypatch):
+    """Texts explained together, in blocks, get the spans each gets alone: the queue's ingest and the Perspective
+    API's batches explain that way."""
+    texts = pd.read_csv(DATA / "sample_comments.csv")["text"].tolist() + [
+        "", "   ", None, 42, "ok", "Shut up, you f.u.c.k.i.n.g m0r0n.",
+        "The council meeting ran late and the budget vote was postponed. You are a pathetic moron.\n\nThanks."]
+    monkeypatch.setattr(moderation.model, "EXPLAIN_BLOCK", 7)  # blocks end inside the list
+    for options in ({}, {"every_text": True}, {"min_weight": 0.3}):
+        alone = [default_model.explain(t, **options) for t in texts]
+        assert default_model.explain_many(texts, **options) == alone
+        assert sum(map(bool, alone)) >= 15
+    assert default_model.explain_many(iter(texts[:3])) == [default_model.explain(t) for t in texts[:3]]
+    assert default_model.explain_many([]) == []
+
+
 def test_explain_highlights_original_characters(default_model):
     text = "Shut up, you f.u.c.k.i.n.g m0r0n."
     spans = default_model.explain(text)

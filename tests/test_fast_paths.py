@@ -376,25 +376,32 @@ def test_kernel_reasons_on_hostile_text(blocks, texts):
 
 
 def test_char_contributions_are_the_dense_rows_ones(blocks):
-    """``explain``'s per-character weights look each column up among the text's own, not in a dense row."""
+    """``explain``'s per-character weights look each column up among the texts' own, not in a dense row, and
+    texts given together get what each gets alone."""
     fitted, coef = blocks
     head = LinearHead(SimpleNamespace(coef_=coef[:, :1].T.copy(), intercept_=np.zeros(1)))
     texts = normalize_many(our_texts())[:300] + random_texts(300, seed=5, max_len=200) + [
         "a", "idiot idiot idiot", "you are an idiot you idiot", "zzqx vvkj"]
-    checked = 0
+    alone = []
     for text in texts:
         parts = [b.transform_with_occurrences([text]) for b in fitted]
-        got = head.char_contributions(parts, len(text))
-        np.testing.assert_array_equal(got, reference_char_contributions(coef[:, 0], parts, len(text)))
-        checked += bool(np.any(got))
-    assert checked > 500
+        got = head.char_contributions(parts, [len(text)])
+        assert len(got) == 1
+        np.testing.assert_array_equal(got[0], reference_char_contributions(coef[:, 0], parts, len(text)))
+        alone.append(got[0])
+    assert sum(bool(np.any(a)) for a in alone) > 500
+    together = head.char_contributions([b.transform_with_occurrences(texts) for b in fitted], list(map(len, texts)))
+    assert len(together) == len(texts)
+    for a, b in zip(together, alone):
+        np.testing.assert_array_equal(a, b)
+    assert head.char_contributions([b.transform_with_occurrences([]) for b in fitted], []) == []
     # a row given with a column twice and out of order counts as its sum, as the dense row does
     (X, occ), chars = fitted[0].transform_with_occurrences(["idiot idiot"]), fitted[1].transform_with_occurrences(
         ["idiot idiot"])
     twice = sp.csr_matrix((np.r_[X.data[::-1], X.data[:1]], np.r_[X.indices[::-1], X.indices[:1]],
                            [0, X.nnz + 1]), shape=X.shape)
     assert not twice.has_canonical_format
-    np.testing.assert_array_equal(head.char_contributions([(twice, occ), chars], 11),
+    np.testing.assert_array_equal(head.char_contributions([(twice, occ), chars], [11])[0],
                                   reference_char_contributions(coef[:, 0], [(twice, occ), chars], 11))
 
 

@@ -191,7 +191,7 @@ class Ingest:
         posted = list(_posted(rows)) if "created_at" in rows.columns else [None] * len(rows)
         texts_here = dict(zip(frame["id"].astype(str), frame["text"])) if "parent_id" in rows.columns else {}
         now = utc_now()
-        records = []
+        new = []  # the rows to add: (row, id, posted, text)
         for (_, row), cid, created in zip(rows.iterrows(), ids, posted):
             if cid in existing or cid in seen:
                 result.skipped += 1
@@ -199,12 +199,14 @@ class Ingest:
             seen.add(cid)
             text = row["text"] if isinstance(row["text"], str) else ("" if _text_or_none(row["text"]) is None
                                                                       else str(row["text"]))
+            new.append((row, cid, created, text))
+        explained = model.explain_many([text for *_, text in new]) if model is not None else [None] * len(new)
+        records = []
+        for (row, cid, created, text), found in zip(new, explained):
             score = float(row["score"])
             categories = {c: v for c in cats if (v := _float_or_none(row[c])) is not None} or None
-            spans = None
-            if model is not None:
-                spans = [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}
-                         for s in model.explain(text)]
+            spans = None if found is None else [{"start": s.start, "end": s.end, "fragment": s.fragment,
+                                                 "weight": s.weight} for s in found]
             parent_id = _short(row.get("parent_id"))
             parent_text = _text_or_none(texts_here.get(parent_id)) if parent_id else None
             if parent_id and parent_text is None:

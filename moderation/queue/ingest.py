@@ -191,18 +191,21 @@ class Ingest:
         posted = list(_posted(rows)) if "created_at" in rows.columns else [None] * len(rows)
         texts_here = dict(zip(frame["id"].astype(str), frame["text"])) if "parent_id" in rows.columns else {}
         now = utc_now()
-        new = []  # the rows to add: (row, id, posted, text)
-        for (_, row), cid, created in zip(rows.iterrows(), ids, posted):
+        # each row as a dict of the values iterrows would give: a Series per row cost more than explaining the row
+        names, values = list(rows.columns), rows.values
+        new = []  # the positions of the rows to add
+        for at, cid in enumerate(ids):
             if cid in existing or cid in seen:
                 result.skipped += 1
                 continue
             seen.add(cid)
-            text = row["text"] if isinstance(row["text"], str) else ("" if _text_or_none(row["text"]) is None
-                                                                      else str(row["text"]))
-            new.append((row, cid, created, text))
-        explained = model.explain_many([text for *_, text in new]) if model is not None else [None] * len(new)
+            new.append(at)
+        texts = [t if isinstance(t, str) else ("" if _text_or_none(t) is None else str(t))
+                 for t in values[new, names.index("text")]]
+        explained = model.explain_many(texts) if model is not None else [None] * len(new)
         records = []
-        for (row, cid, created, text), found in zip(new, explained):
+        for at, text, found in zip(new, texts, explained):
+            row, cid, created = dict(zip(names, values[at])), ids[at], posted[at]
             score = float(row["score"])
             categories = {c: v for c in cats if (v := _float_or_none(row[c])) is not None} or None
             spans = None if found is None else [{"start": s.start, "end": s.end, "fragment": s.fragment,

@@ -396,6 +396,8 @@ class Model:
         return spans
 
     def _explain_block(self, texts: list, min_weight: float, every_text: bool) -> list[list[Span]]:
+        """``explain_many`` of one block: its texts' units scored in one call, the parts that decided each text
+        found from them, and those parts' n-grams counted and weighed in one call."""
         texts = [t[:MAX_TEXT_CHARS] if isinstance(t, str) and t.strip() else "" for t in texts]
         spans: list[list[Span]] = [[] for _ in texts]
         units, owner, whole, ranges = self._units(texts)

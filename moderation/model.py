@@ -431,7 +431,7 @@ class Model:
     def _explain_parts(self, parts: list[str], min_weight: float) -> list[list[Span]]:
         """``explain`` for each part of a text, as if it were the whole text."""
         spans: list[list[Span]] = [[] for _ in parts]
-        normalized = [self.normalizer.with_offsets(part) for part in parts]
+        normalized = self.normalizer.many_with_offsets(parts)
         kept = [i for i, (n, _) in enumerate(normalized) if n]
         if not kept:
             return spans

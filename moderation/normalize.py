@@ -38,8 +38,9 @@ try:  # the compiled kernel (setup.py) folds, collapses and checks a block of te
 except ImportError:  # pragma: no cover - a source checkout without a build
     _collapse_many = _pieces = None
 
-__all__ = ["as_texts", "normalize", "normalize_many", "normalize_many_plain", "normalize_with_offsets", "plain_pieces",
-           "is_dropped", "TextNormalizer", "TextNormalizerCore", "LEXICON", "OBSCENITIES"]
+__all__ = ["as_texts", "normalize", "normalize_many", "normalize_many_plain", "normalize_with_offsets",
+           "normalize_many_with_offsets", "plain_pieces", "is_dropped", "TextNormalizer", "TextNormalizerCore",
+           "LEXICON", "OBSCENITIES"]
 
 # Words that evasions are resolved against, most likely first (a masked
 # ``f**k`` resolves to the first word of the same shape). Only obscenities,
@@ -111,6 +112,7 @@ _MARKER = re.compile(r"(?<![\w@])@\w+|\[(?:user|url)\]|<(?:user|url)>|(?<!\w)rt(
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-f]{1,6}|[a-z]{2,8});")
 _STRETCH = re.compile(r"([a-z])\1\1+")  # written so, re scans it twice as fast as ([a-z])\1{2,}
 _SPACES = re.compile(r"\s+")
+_NON_SPACE = re.compile(r"\S+")
 _SPACE_RUNS = re.compile(r"\s{2,}|[^\S ]")  # several white-space characters, or one that is not a space
 
 
@@ -507,6 +509,30 @@ def normalize_with_offsets(text: str, markers: bool = False) -> tuple[str, list[
     return normalized, offsets
 
 
+def normalize_many_with_offsets(texts: list[str], markers: bool = False) -> list[tuple[str, list[int]]]:
+    """``[normalize_with_offsets(t, markers) for t in texts]``, the same, faster for a block of texts.
+
+    A plain text (``normalize_many_plain``) is its words lower-cased and joined by
+    single spaces, so each character of a word comes from its own position and each
+    space from the first white space character after the word before it.
+    """
+    normalized, plain = normalize_many_plain(texts, markers)
+    out = []
+    for text, form, is_plain in zip(texts, normalized, plain.tolist()):
+        if not is_plain:
+            out.append(normalize_with_offsets(text, markers))
+            continue
+        offsets: list[int] = []
+        end = 0
+        for m in _NON_SPACE.finditer(text):
+            if offsets:
+                offsets.append(end)
+            end = m.end()
+            offsets.extend(range(m.start(), end))
+        out.append((form, offsets))
+    return out
+
+
 def __getattr__(name: str):
     # the estimator imports scikit-learn (about a second), which scoring a loaded model does without
     if name == "TextNormalizer":
@@ -553,3 +579,7 @@ class TextNormalizerCore:
     def with_offsets(self, text: str) -> tuple[str, list[int]]:
         """One text, normalised as this step does, with the offsets of ``normalize_with_offsets``."""
         return normalize_with_offsets(text, self._markers)
+
+    def many_with_offsets(self, texts: list[str]) -> list[tuple[str, list[int]]]:
+        """``with_offsets`` of each text (``normalize_many_with_offsets``: the same, faster)."""
+        return normalize_many_with_offsets(texts, self._markers)

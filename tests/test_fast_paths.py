@@ -29,7 +29,8 @@ from conftest import skip_or_fail
 from moderation import features, sentences
 from moderation.features import HashedTfidf
 from moderation.linear import LinearHead
-from moderation.normalize import normalize, normalize_many, normalize_many_plain, plain_pieces
+from moderation.normalize import (normalize, normalize_many, normalize_many_plain, normalize_many_with_offsets,
+                                  normalize_with_offsets, plain_pieces)
 from moderation.recipe import Recipe
 from moderation.sentences import combined_inputs
 from references import reference_char_contributions, reference_combination, reference_units
@@ -132,6 +133,22 @@ def test_plain_texts_are_their_words_lower_cased(collapse):
                for t, n, p in zip(texts, normalized, plain.tolist()) if p)
     assert not normalize_many_plain(texts[:50], markers=True)[1].any()
     assert normalize_many_plain([None, "ok", float("nan")])[1].tolist() == [False, True, False]
+
+
+def test_offsets_of_many_texts_are_normalize_with_offsets_on_our_texts(collapse):
+    """``explain`` maps its highlights back through these offsets: a plain text's come from its words' places."""
+    texts = our_texts() + OBFUSCATED + [t[:n] for t in our_texts()[:200] for n in (0, 1, 7)] + [
+        None, "", " ", "  a  b  ", "a\tb\nc", "x\x1cy", "end. \n"]
+    assert normalize_many_with_offsets(texts) == [normalize_with_offsets(t) for t in texts]
+    assert normalize_many_with_offsets(texts, markers=True) == [normalize_with_offsets(t, True) for t in texts]
+    assert normalize_many_plain(texts)[1].sum() > 1000  # most take the plain texts' way
+
+
+@SETTINGS
+@given(st.lists(st.one_of(TEXT, HOSTILE, TRICKY, SPACED, BOUNDARY_TEXT), max_size=12))
+@example(["  lead and trail  ", "a\u2028b", "a\x1c\x1db", "tab\there"])
+def test_offsets_of_many_hostile_texts_are_normalize_with_offsets(texts):
+    assert normalize_many_with_offsets(texts) == [normalize_with_offsets(t) for t in texts]
 
 
 @pytest.fixture(params=["kernel", "normalised again"])

@@ -38,8 +38,10 @@ MIN_TEXT_CHARS = 3
 # Texts scored at a time within one score_table call: scoring 10,000 news comments
 # (about 200 characters each) peaks at about 135 MB of Python allocations.
 SCORE_BLOCK = 10_000
-# Texts explained at a time within one explain_many call: their n-gram occurrences are held together.
+# Texts explained at a time within one explain_many call, and at most so many characters unless one text has more:
+# their n-gram occurrences are held together, about 250 bytes per character.
 EXPLAIN_BLOCK = 1_000
+EXPLAIN_BLOCK_CHARS = 400_000
 
 
 class Span(NamedTuple):
@@ -390,9 +392,16 @@ class Model:
         time per text of explaining them one by one, for the queue's ingest, the Perspective API's batches and
         reports."""
         texts = list(texts)
+        sizes = [min(len(t), MAX_TEXT_CHARS) if isinstance(t, str) else 0 for t in texts]
         spans: list[list[Span]] = []
-        for i in range(0, len(texts), EXPLAIN_BLOCK):
-            spans.extend(self._explain_block(texts[i:i + EXPLAIN_BLOCK], min_weight, every_text))
+        start = 0
+        while start < len(texts):
+            end, chars = start + 1, sizes[start]
+            while end < len(texts) and end - start < EXPLAIN_BLOCK and chars + sizes[end] <= EXPLAIN_BLOCK_CHARS:
+                chars += sizes[end]
+                end += 1
+            spans.extend(self._explain_block(texts[start:end], min_weight, every_text))
+            start = end
         return spans
 
     def _explain_block(self, texts: list, min_weight: float, every_text: bool) -> list[list[Span]]:

@@ -66,12 +66,17 @@ def test_explain_many_gives_each_text_its_own_spans(default_model, monkeypatch):
     API's batches explain that way."""
     texts = pd.read_csv(DATA / "sample_comments.csv")["text"].tolist() + [
         "", "   ", None, 42, "ok", "Shut up, you f.u.c.k.i.n.g m0r0n.",
-        "The council meeting ran late and the budget vote was postponed. You are a pathetic moron.\n\nThanks."]
-    monkeypatch.setattr(moderation.model, "EXPLAIN_BLOCK", 7)  # blocks end inside the list
+        "The council meeting ran late and the budget vote was postponed. You are a pathetic moron.\n\nThanks.",
+        " ".join(["The minister answered every question about the troops at length."] * 3) + " You disgusting idiot."]
+    assert max(map(len, texts[-2:])) > 150
     for options in ({}, {"every_text": True}, {"min_weight": 0.3}):
         alone = [default_model.explain(t, **options) for t in texts]
-        assert default_model.explain_many(texts, **options) == alone
         assert sum(map(bool, alone)) >= 15
+        # blocks of 7 texts, then of at most 150 characters (a longer text alone): they end inside the list
+        for texts_per_block, chars_per_block in ((7, 400_000), (1_000, 150)):
+            monkeypatch.setattr(moderation.model, "EXPLAIN_BLOCK", texts_per_block)
+            monkeypatch.setattr(moderation.model, "EXPLAIN_BLOCK_CHARS", chars_per_block)
+            assert default_model.explain_many(texts, **options) == alone
     assert default_model.explain_many(iter(texts[:3])) == [default_model.explain(t) for t in texts[:3]]
     assert default_model.explain_many([]) == []
 

@@ -516,11 +516,13 @@ def normalize_many_with_offsets(texts: list[str], markers: bool = False) -> list
     single spaces, so each character of a word comes from its own position and each
     space from the first white space character after the word before it.
     """
-    normalized, plain = normalize_many_plain(texts, markers)
+    if markers:  # no text is plain then, and normalize_many_plain would normalise each once more for nothing
+        return [normalize_with_offsets(t, True) for t in texts]
+    normalized, plain = normalize_many_plain(texts)
     out = []
     for text, form, is_plain in zip(texts, normalized, plain.tolist()):
         if not is_plain:
-            out.append(normalize_with_offsets(text, markers))
+            out.append(normalize_with_offsets(text))
             continue
         offsets: list[int] = []
         end = 0

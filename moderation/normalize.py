@@ -378,15 +378,9 @@ def normalize_many_plain(texts: list[str], markers: bool = False) -> tuple[list[
     so its normalised form is the matching piece of the text's: what
     ``plain_pieces`` takes instead of normalising the pieces again.
     """
-    plain = np.zeros(len(texts), dtype=bool)
     if markers:
-        return [normalize(t, True) for t in texts], plain
-    strings = [i for i, t in enumerate(texts) if isinstance(t, str)]
-    everything = len(strings) == len(texts)
-    collapse = _collapse_many if _collapse_many is not None else _collapse_numpy
-    collapsed, flags = collapse(texts if everything else [texts[i] for i in strings], _FOLD_TABLE)
-    clean = np.frombuffer(flags, dtype=np.uint8) == 0
-    plain[strings] = clean & np.fromiter((texts[i].isascii() for i in strings), dtype=bool, count=len(strings))
+        return [normalize(t, True) for t in texts], np.zeros(len(texts), dtype=bool)
+    strings, collapsed, flags, plain = _folded(texts)
     # only the flagged texts need more than folding and collapsing
     for k in np.flatnonzero(np.frombuffer(flags, dtype=np.uint8)).tolist():
         found = flags[k]
@@ -402,12 +396,24 @@ def normalize_many_plain(texts: list[str], markers: bool = False) -> tuple[list[
                 if _SPACED.search(text):
                     text = normalize(texts[strings[k]])
             collapsed[k] = text
-    if everything:
+    if len(strings) == len(texts):
         return collapsed, plain
     out = [""] * len(texts)
     for k, i in enumerate(strings):
         out[i] = collapsed[k]
     return out, plain
+
+
+def _folded(texts: list) -> tuple[list[int], list[str], bytes, np.ndarray]:
+    """The first pass of ``normalize_many_plain``: the positions of the texts that are str, their folded,
+    collapsed forms and the checks' flags (``_kernel.collapse_many``), and which of all the texts are plain."""
+    plain = np.zeros(len(texts), dtype=bool)
+    strings = [i for i, t in enumerate(texts) if isinstance(t, str)]
+    collapse = _collapse_many if _collapse_many is not None else _collapse_numpy
+    collapsed, flags = collapse(texts if len(strings) == len(texts) else [texts[i] for i in strings], _FOLD_TABLE)
+    clean = np.frombuffer(flags, dtype=np.uint8) == 0
+    plain[strings] = clean & np.fromiter((texts[i].isascii() for i in strings), dtype=bool, count=len(strings))
+    return strings, collapsed, flags, plain
 
 
 # What a folded, collapsed text may hold that the last steps or normalize() must see (bits of the checks' flags).
@@ -516,9 +522,13 @@ def normalize_many_with_offsets(texts: list[str], markers: bool = False) -> list
     single spaces, so each character of a word comes from its own position and each
     space from the first white space character after the word before it.
     """
-    if markers:  # no text is plain then, and normalize_many_plain would normalise each once more for nothing
+    if markers:  # no text is plain then
         return [normalize_with_offsets(t, True) for t in texts]
-    normalized, plain = normalize_many_plain(texts)
+    # only the first pass: the texts that are not plain are normalised once, with their offsets
+    strings, collapsed, _, plain = _folded(texts)
+    normalized = [""] * len(texts)
+    for k, i in enumerate(strings):
+        normalized[i] = collapsed[k]
     out = []
     for text, form, is_plain in zip(texts, normalized, plain.tolist()):
         if not is_plain:

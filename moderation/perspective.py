@@ -598,8 +598,7 @@ class Perspective:
         return {"comment_id": cid, "text": text, "source": self._source(community_id, moderator),
                 "score": round(scores["TOXICITY"], 6), "threshold": float(self.model.threshold),
                 "categories": cats or None, "article_id": article_url,
-                "spans": [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}
-                          for s in self.model.explain(text)],
+                "spans": [s._asdict() for s in self.model.explain(text)],
                 "model_version": self.model.card.version_tag}
 
     @staticmethod

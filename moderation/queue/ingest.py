@@ -208,8 +208,7 @@ class Ingest:
             row, cid, created = dict(zip(names, values[at])), ids[at], posted[at]
             score = float(row["score"])
             categories = {c: v for c in cats if (v := _float_or_none(row[c])) is not None} or None
-            spans = None if found is None else [{"start": s.start, "end": s.end, "fragment": s.fragment,
-                                                 "weight": s.weight} for s in found]
+            spans = None if found is None else [s._asdict() for s in found]
             parent_id = _short(row.get("parent_id"))
             parent_text = _text_or_none(texts_here.get(parent_id)) if parent_id else None
             if parent_id and parent_text is None:

@@ -148,7 +148,6 @@ def api_score(request: Request, viewer: Viewer = Depends(api_writer), body: dict
     categories = {name: round(float(columns[name][0]), 6) for name in m.category_names}
     return {"score": round(score, 6), "flag": score >= m.threshold, "threshold": m.threshold,
             "categories": categories,
-            "spans": [{"start": s.start, "end": s.end, "fragment": s.fragment, "weight": s.weight}
-                      for s in m.explain(text)],
+            "spans": [s._asdict() for s in m.explain(text)],
             "note": NOTE_CUT if len(text) > MAX_TEXT_CHARS else "",
             "model_version": m.card.version_tag}

@@ -234,20 +234,22 @@ cdef Py_ssize_t _char_keys(const Block* b, const uint32_t* T, const uint32_t* cp
 
 cdef Py_ssize_t _distinct(uint32_t* keys, Py_ssize_t n_keys, uint32_t* counts, uint32_t* tmp, int bits) noexcept nogil:
     """Sort the keys and keep each once (in ``keys``), with how often it came (in ``counts``); how many."""
-    cdef Py_ssize_t i = 0, start, m = 0
-    cdef uint32_t col
+    cdef Py_ssize_t i, m = 0
+    cdef uint32_t col, new, run = 0, last
     if n_keys == 0:
         return 0
     _sort_keys(keys, tmp, n_keys, bits)
-    while i < n_keys:
+    last = ~keys[0]
+    # without branches on the keys (whether a key repeats the one before is unpredictable): each key is written
+    # at the slot of its run, which moves on when the key is new, with the run's count so far
+    for i in range(n_keys):
         col = keys[i]
-        start = i
-        i += 1
-        while i < n_keys and keys[i] == col:
-            i += 1
-        keys[m] = col
-        counts[m] = <uint32_t>(i - start)
-        m += 1
+        new = col != last
+        m += new
+        run = (run & (new - 1)) + 1
+        keys[m - 1] = col  # m - 1 <= i: written after keys[i] is read
+        counts[m - 1] = run
+        last = col
     return m
 
 
@@ -396,34 +398,40 @@ cdef Py_ssize_t _split_counts(Buffers* buf, Py_ssize_t used, Py_ssize_t k, int b
     each sentence's, in column order (``buf.sentence_cols`` and ``buf.sentence_counts``, from ``buf.runs[2 * s]``,
     ``buf.runs[2 * s + 1]`` of them): what ``_distinct`` of the whole and of each sentence give, in one sort.
     ``buf.runs[2 * s]`` holds where sentence ``s`` may start (each has room for all of its columns)."""
-    cdef Py_ssize_t j, w = 0, base, f
-    cdef uint32_t v, key, si, smask = (<uint32_t>1 << sbits) - 1
+    cdef Py_ssize_t j, w = 0, at
+    cdef uint32_t v, key, si, new, run = 0, last, smask = (<uint32_t>1 << sbits) - 1
     cdef uint32_t* cols = buf.arena_cols
     cdef uint32_t* counts = buf.arena_counts
     cdef uint32_t* scols = buf.sentence_cols
     cdef uint32_t* scounts = buf.sentence_counts
+    cdef uint32_t* slast = buf.tmp  # each sentence's last column (free once sorted)
     cdef Py_ssize_t* runs = buf.runs
-    _sort_keys(cols, buf.tmp, used, bits + sbits)
     for j in range(k):
         runs[2 * j + 1] = 0
+    if used == 0:
+        return 0
+    _sort_keys(cols, buf.tmp, used, bits + sbits)
+    last = ~(cols[0] >> sbits)  # no column: the keys are below 2 ** (32 - sbits)
+    for j in range(k):
+        slast[j] = last
+    # without branches on the keys, as in _distinct: for the text and for the key's sentence, the slot of the
+    # column's run moves on when the column is new there, and holds the run's count so far
     for j in range(used):
         v = cols[j]
         key = v >> sbits
         si = v & smask
-        if w > 0 and cols[w - 1] == key:  # written at w <= j, after cols[j] is read
-            counts[w - 1] += 1
-        else:
-            cols[w] = key
-            counts[w] = 1
-            w += 1
-        base = runs[2 * si]
-        f = runs[2 * si + 1]
-        if f > 0 and scols[base + f - 1] == key:
-            scounts[base + f - 1] += 1
-        else:
-            scols[base + f] = key
-            scounts[base + f] = 1
-            runs[2 * si + 1] = f + 1
+        new = key != last
+        w += new
+        run = (run & (new - 1)) + 1
+        cols[w - 1] = key  # w - 1 <= j: written after cols[j] is read
+        counts[w - 1] = run
+        last = key
+        new = key != slast[si]
+        runs[2 * si + 1] += new
+        at = runs[2 * si] + runs[2 * si + 1] - 1
+        scounts[at] = (scounts[at] & (new - 1)) + 1
+        scols[at] = key
+        slast[si] = key
     return w
 
 

@@ -120,7 +120,7 @@ cdef void _sort_keys(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noex
     buckets by their top bits, then finished by insertion sort (each key moves within its bucket only); more:
     LSD radix sort in two passes (three above 24 bits), linear whatever the keys."""
     cdef Py_ssize_t i, j
-    cdef uint32_t v
+    cdef uint32_t v, p, lo
     cdef int d = 1
     if n > 4096:
         if bits <= 24:
@@ -141,13 +141,20 @@ cdef void _sort_keys(uint32_t* keys, uint32_t* tmp, Py_ssize_t n, int bits) noex
     if n > 32:
         _scatter(keys, tmp, n, bits - d, (<uint32_t>1 << d) - 1)
         memcpy(keys, tmp, n * sizeof(uint32_t))
+    # each key and the one before it put in order without a branch (whether they are out of order is
+    # unpredictable), then the smaller moved further down in the rare case that it must
     for i in range(1, n):
         v = keys[i]
-        j = i - 1
-        while j >= 0 and keys[j] > v:
-            keys[j + 1] = keys[j]
-            j -= 1
-        keys[j + 1] = v
+        p = keys[i - 1]
+        lo = v if v < p else p
+        keys[i] = p if v < p else v
+        keys[i - 1] = lo
+        if i >= 2 and keys[i - 2] > lo:
+            j = i - 2
+            while j >= 0 and keys[j] > lo:
+                keys[j + 1] = keys[j]
+                j -= 1
+            keys[j + 1] = lo
 
 
 cdef Py_ssize_t _tokens(const uint32_t* T, uint32_t power, const uint32_t* cp, Py_ssize_t length, uint32_t* tok,

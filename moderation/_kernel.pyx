@@ -436,7 +436,7 @@ cdef Py_ssize_t _split_counts(Buffers* buf, Py_ssize_t used, Py_ssize_t k, int b
         new = key != slast[si]
         runs[2 * si + 1] += new
         at = runs[2 * si] + runs[2 * si + 1] - 1
-        scounts[at] = (scounts[at] & (new - 1)) + 1
+        scounts[at] = (scounts[at] & (new - 1)) + 1  # a new run's slot: whatever it held is masked out
         scols[at] = key
         slast[si] = key
     return w

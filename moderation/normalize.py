@@ -396,12 +396,7 @@ def normalize_many_plain(texts: list[str], markers: bool = False) -> tuple[list[
                 if _SPACED.search(text):
                     text = normalize(texts[strings[k]])
             collapsed[k] = text
-    if len(strings) == len(texts):
-        return collapsed, plain
-    out = [""] * len(texts)
-    for k, i in enumerate(strings):
-        out[i] = collapsed[k]
-    return out, plain
+    return _by_text(strings, collapsed, len(texts)), plain
 
 
 def _folded(texts: list) -> tuple[list[int], list[str], bytes, np.ndarray]:
@@ -414,6 +409,16 @@ def _folded(texts: list) -> tuple[list[int], list[str], bytes, np.ndarray]:
     clean = np.frombuffer(flags, dtype=np.uint8) == 0
     plain[strings] = clean & np.fromiter((texts[i].isascii() for i in strings), dtype=bool, count=len(strings))
     return strings, collapsed, flags, plain
+
+
+def _by_text(strings: list[int], values: list[str], n: int) -> list[str]:
+    """``values`` (one per str text, at positions ``strings``) as a list of all ``n`` texts', "" for the others."""
+    if len(strings) == n:
+        return values
+    out = [""] * n
+    for k, i in enumerate(strings):
+        out[i] = values[k]
+    return out
 
 
 # What a folded, collapsed text may hold that the last steps or normalize() must see (bits of the checks' flags).
@@ -526,9 +531,7 @@ def normalize_many_with_offsets(texts: list[str], markers: bool = False) -> list
         return [normalize_with_offsets(t, True) for t in texts]
     # only the first pass: the texts that are not plain are normalised once, with their offsets
     strings, collapsed, _, plain = _folded(texts)
-    normalized = [""] * len(texts)
-    for k, i in enumerate(strings):
-        normalized[i] = collapsed[k]
+    normalized = _by_text(strings, collapsed, len(texts))
     out = []
     for text, form, is_plain in zip(texts, normalized, plain.tolist()):
         if not is_plain:

@@ -64,6 +64,9 @@ def captured_calls(texts: list[str]) -> list[tuple]:
     return calls
 
 
+OUT = 6  # the position of ``out`` among unit_logits's arguments: the array it adds the logits to
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=20_000, help="comments of the dump whose units are scored")
@@ -78,17 +81,17 @@ def main(argv=None) -> None:
     dump = build_dump(args.rows, args.data or data_root())
     texts = pd.read_csv(dump, dtype=str, keep_default_na=False)["text"].tolist()
     calls = captured_calls(texts)
-    expected = [call[6].copy() for call in calls]  # the installed kernel's logits
+    expected = [call[OUT].copy() for call in calls]  # the installed kernel's logits
     builds = {"installed": features._kernel, **{str(p): load_build(p) for p in args.before}}
     times: dict[str, list[float]] = {name: [] for name in builds}
     for _ in range(args.turns):
         for name, kernel in builds.items():
             start = time.perf_counter()
             for call in calls:
-                call[6][:] = 0
+                call[OUT][:] = 0
                 kernel.unit_logits(*call)
             times[name].append(time.perf_counter() - start)
-            if any((call[6] != e).any() for call, e in zip(calls, expected)):
+            if any((call[OUT] != e).any() for call, e in zip(calls, expected)):
                 sys.exit(f"benchmarks/kernel.py: {name}'s logits differ from the installed kernel's")
     units = sum(len(call[0]) for call in calls)
     print(f"{args.rows:,} comments, {units:,} units, {args.turns} turns")

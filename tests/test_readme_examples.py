@@ -200,7 +200,7 @@ def test_examples_not_run_parse():
         if isinstance(how, Covered) and line.startswith("moderation "):
             _parse(shlex.split(line)[1:])
     for script, option in (("quality.py", "--update-card"), ("ablation.py", "--table"), ("identical.py", "--rows"),
-                           ("explain.py", "--turns"), ("kernel.py", "--before")):
+                           ("explain.py", "--turns"), ("kernel.py", "--before"), ("stages.py", "--turns")):
         proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--help"], capture_output=True,
                               text=True)
         assert proc.returncode == 0 and option in proc.stdout

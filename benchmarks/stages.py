@@ -38,6 +38,7 @@ STAGES = [
     ("moderation.linear", "LinearHead", "reasons", "reasons"),
     ("moderation.io", "TableWriter", "write", "write"),
 ]
+WHOLE = "whole run (after imports)"
 
 
 def _timed(function, stage: str, spent: Counter):
@@ -95,11 +96,12 @@ def ours(dump, out) -> Counter:
         for module_name, holder_name, name, _ in STAGES:  # unwrapped, so that the next turn times each call once
             holder = _holder(module_name, holder_name)
             setattr(holder, name, getattr(holder, name).__wrapped__)
-    spent["whole run (after imports)"] = time.perf_counter() - start
+    spent[WHOLE] = time.perf_counter() - start
     return spent
 
 
 def theirs(dump, out, script) -> float:
+    """One alt-profanity-check job (``script``, run.py's) as a whole process: its wall-clock time."""
     start = time.perf_counter()
     subprocess.run([PYTHON, str(script), str(dump), str(out)], check=True)
     return time.perf_counter() - start
@@ -119,7 +121,7 @@ def main() -> None:
         for turn in range(args.turns):
             runs.append(ours(dump, out))
             their_times.append(theirs(dump, their_out, script))
-            print(f"turn {turn + 1}/{args.turns}: ours {runs[-1]['whole run (after imports)']:.2f} s after imports, "
+            print(f"turn {turn + 1}/{args.turns}: ours {runs[-1][WHOLE]:.2f} s after imports, "
                   f"alt-profanity-check {their_times[-1]:.2f} s", file=sys.stderr, flush=True)
     finally:
         out.unlink(missing_ok=True)
@@ -128,8 +130,8 @@ def main() -> None:
     print(f"{args.rows:,} comments, `--jobs 1`, medians of {args.turns} turn(s)\n")
     print("| stage | seconds | share of our run | ratio to alt-profanity-check's whole job |")
     print("| --- | --- | --- | --- |")
-    whole = statistics.median(r["whole run (after imports)"] for r in runs)
-    for stage in [s for *_, s in STAGES] + ["whole run (after imports)"]:
+    whole = statistics.median(r[WHOLE] for r in runs)
+    for stage in [s for *_, s in STAGES] + [WHOLE]:
         seconds = statistics.median(r[stage] for r in runs)
         print(f"| {stage} | {seconds:.2f} | {seconds / whole:.0%} | {seconds / them:.2f} |")
     print(f"| alt-profanity-check, whole process | {them:.2f} | | 1.00 |")

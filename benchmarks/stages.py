@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 from run import CACHE, PYTHON, THEIRS, build_dump, data_root
 
@@ -62,25 +63,30 @@ def _timed_generator(function, stage: str, spent: Counter):
             try:
                 item = next(items)
             except StopIteration:
-                spent[stage] += time.perf_counter() - start
                 return
-            spent[stage] += time.perf_counter() - start
+            finally:
+                spent[stage] += time.perf_counter() - start
             yield item
     return call
 
 
-def _holder(module_name: str, holder_name: str | None):
-    module = importlib.import_module(module_name)
-    return getattr(module, holder_name) if holder_name else module
-
-
-def instrument(spent: Counter) -> None:
-    """Wrap each stage's function so that its calls add their wall-clock time to ``spent``."""
+@contextmanager
+def instrumented(spent: Counter):
+    """Each stage's function wrapped so that its calls add their wall-clock time to ``spent``, and put back
+    afterwards (so that the next turn times each call once)."""
+    originals = []
     for module_name, holder_name, name, stage in STAGES:
-        holder = _holder(module_name, holder_name)
+        module = importlib.import_module(module_name)
+        holder = getattr(module, holder_name) if holder_name else module
         function = getattr(holder, name)
+        originals.append((holder, name, function))
         wrap = _timed_generator if inspect.isgeneratorfunction(function) else _timed
         setattr(holder, name, wrap(function, stage, spent))
+    try:
+        yield
+    finally:
+        for holder, name, function in originals:
+            setattr(holder, name, function)
 
 
 def ours(dump, out) -> Counter:
@@ -88,15 +94,10 @@ def ours(dump, out) -> Counter:
     from moderation.cli import app
 
     spent: Counter = Counter()
-    instrument(spent)
-    start = time.perf_counter()
-    try:
+    with instrumented(spent):
+        start = time.perf_counter()
         app(["score", str(dump), "--out", str(out), "--jobs", "1"], standalone_mode=False)
-    finally:
-        for module_name, holder_name, name, _ in STAGES:  # unwrapped, so that the next turn times each call once
-            holder = _holder(module_name, holder_name)
-            setattr(holder, name, getattr(holder, name).__wrapped__)
-    spent[WHOLE] = time.perf_counter() - start
+        spent[WHOLE] = time.perf_counter() - start
     return spent
 
 
